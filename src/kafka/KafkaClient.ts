@@ -1,0 +1,80 @@
+/**
+ * The only door to Kafka. Flows, tools and tests talk to these interfaces with our own types;
+ * the implementation (today kafkajs, see KafkaJsClient.ts) can be replaced in one place.
+ */
+import { Context, type Effect, type Scope } from "effect"
+import type { ConnectionSettings, ProducerSettings } from "./ClientSettings.js"
+import type { KafkaError } from "./KafkaError.js"
+import type {
+  FetchedBatch,
+  NewTopic,
+  PartitionAck,
+  PartitionOffsets,
+  PartitionWrite,
+  TopicDescription,
+  TopicPartitionOffset
+} from "./KafkaRecord.js"
+
+export interface KafkaAdmin {
+  /** user topics (broker-internal `__*` topics are listed too; callers filter) */
+  readonly listTopics: Effect.Effect<ReadonlyArray<string>, KafkaError>
+  readonly describeTopics: (names: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<TopicDescription>, KafkaError>
+  /** creates what is missing; a topic that already exists is not an error. Returns the names created. */
+  readonly createTopics: (topics: ReadonlyArray<NewTopic>) => Effect.Effect<ReadonlyArray<string>, KafkaError>
+  readonly createPartitions: (
+    increases: ReadonlyArray<{ readonly topic: string; readonly count: number }>
+  ) => Effect.Effect<void, KafkaError>
+  readonly fetchTopicOffsets: (topic: string) => Effect.Effect<ReadonlyArray<PartitionOffsets>, KafkaError>
+  readonly fetchGroupOffsets: (
+    groupId: string,
+    topics: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyArray<TopicPartitionOffset>, KafkaError>
+  readonly deleteTopics: (names: ReadonlyArray<string>) => Effect.Effect<void, KafkaError>
+}
+
+export interface KafkaProducer {
+  /**
+   * Appends each write to its partition, all in one round (at most one write per topic-partition).
+   * Resolves once the broker acknowledged every partition, with the offset each batch landed at.
+   * Never call it concurrently on one producer: order and kafkajs's idempotence rely on that.
+   */
+  readonly send: (writes: ReadonlyArray<PartitionWrite>) => Effect.Effect<ReadonlyArray<PartitionAck>, KafkaError>
+}
+
+export interface ConsumerOptions {
+  readonly groupId: string
+  readonly topics: ReadonlyArray<string>
+  /** where to start in partitions the group has no committed offset for */
+  readonly fromBeginning: boolean
+  /** how many partitions' batches may be handled at the same time */
+  readonly partitionsConsumedConcurrently: number
+  readonly maxBytesPerPartition?: number
+  readonly maxWaitTimeMs?: number
+  readonly readCommitted?: boolean
+}
+
+export interface KafkaConsumer {
+  /**
+   * Starts fetching. `onBatch` is awaited before the partition is fetched again, so a slow
+   * handler pauses fetching (backpressure). Offsets are never committed implicitly.
+   */
+  readonly start: (onBatch: (batch: FetchedBatch) => Effect.Effect<void>) => Effect.Effect<void, KafkaError>
+  /** fails when the consumer stops on its own (a crash); never succeeds */
+  readonly crashed: Effect.Effect<never, KafkaError>
+  /** stops fetching; waits for running `onBatch` calls to return */
+  readonly stop: Effect.Effect<void>
+  /** commits the next offsets to read for the group */
+  readonly commit: (offsets: ReadonlyArray<TopicPartitionOffset>) => Effect.Effect<void, KafkaError>
+}
+
+export class KafkaClient extends Context.Tag("effect-mm2/KafkaClient")<KafkaClient, {
+  readonly admin: (connection: ConnectionSettings) => Effect.Effect<KafkaAdmin, KafkaError, Scope.Scope>
+  readonly producer: (
+    connection: ConnectionSettings,
+    settings: ProducerSettings
+  ) => Effect.Effect<KafkaProducer, KafkaError, Scope.Scope>
+  readonly consumer: (
+    connection: ConnectionSettings,
+    options: ConsumerOptions
+  ) => Effect.Effect<KafkaConsumer, KafkaError, Scope.Scope>
+}>() {}

@@ -1,0 +1,42 @@
+import { Data } from "effect"
+
+/**
+ * Every failure of a Kafka call, with the cluster and operation it concerns.
+ * `retriable` drives the supervisors: transient errors are retried with backoff,
+ * the others stop the flow with this message.
+ */
+export class KafkaError extends Data.TaggedError("KafkaError")<{
+  readonly cluster: string
+  readonly operation: string
+  readonly reason: KafkaErrorReason
+  readonly retriable: boolean
+  readonly detail: string
+  readonly topic?: string
+  readonly cause?: unknown
+}> {
+  override get message(): string {
+    const where = this.topic === undefined ? "" : ` (topic ${this.topic})`
+    return `${this.operation} on cluster '${this.cluster}'${where} failed: ${this.detail}`
+  }
+}
+
+export type KafkaErrorReason =
+  | "Authentication"
+  | "Authorization"
+  | "Unreachable"
+  | "RecordTooLarge"
+  | "UnknownTopic"
+  | "InvalidRequest"
+  | "Unsupported"
+  | "Transient"
+
+/** Client settings we cannot turn into a working client (named by key). */
+export class KafkaConfigError extends Data.TaggedError("KafkaConfigError")<{
+  readonly cluster: string
+  readonly key: string
+  readonly detail: string
+}> {
+  override get message(): string {
+    return `${this.cluster}.${this.key}: ${this.detail}`
+  }
+}

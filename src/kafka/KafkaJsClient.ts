@@ -1,0 +1,272 @@
+/**
+ * KafkaClient on kafkajs 2.2.4 (patched and with all codecs, see internal/kafkajs.ts).
+ * Every client is an acquireRelease resource: disconnect runs on success, failure and interruption.
+ */
+import { Deferred, Duration, Effect, FiberSet, Layer, Runtime } from "effect"
+import type * as K from "kafkajs"
+import type { ConnectionSettings, ProducerSettings } from "./ClientSettings.js"
+import { type ConsumerOptions, KafkaClient, type KafkaConsumer, type KafkaProducer } from "./KafkaClient.js"
+import { KafkaError, type KafkaErrorReason } from "./KafkaError.js"
+import type { FetchedBatch, KafkaRecord, PartitionWrite } from "./KafkaRecord.js"
+import { loadKafkaJs, PRE_GROUPED } from "./internal/kafkajs.js"
+
+const errorName = (e: unknown): string => (e instanceof Error ? e.name : "")
+const errorType = (e: unknown): string =>
+  typeof e === "object" && e !== null && "type" in e && typeof e.type === "string" ? e.type : ""
+
+/** Follows kafkajs's `originalError` / `cause` chain down to the broker's error, if any. */
+const rootOf = (e: unknown): unknown => {
+  let current = e
+  for (let i = 0; i < 5; i++) {
+    if (typeof current !== "object" || current === null) break
+    const next = ("originalError" in current && current.originalError) || ("cause" in current && current.cause)
+    if (!next) break
+    current = next
+  }
+  return current
+}
+
+const classify = (e: unknown): { reason: KafkaErrorReason; retriable: boolean } => {
+  const root = rootOf(e)
+  const type = errorType(root) || errorType(e)
+  const name = errorName(root)
+  if (name === "KafkaJSSASLAuthenticationError" || type === "SASL_AUTHENTICATION_FAILED" || type === "ILLEGAL_SASL_STATE" || type === "UNSUPPORTED_SASL_MECHANISM") {
+    return { reason: "Authentication", retriable: false }
+  }
+  if (type.endsWith("AUTHORIZATION_FAILED")) return { reason: "Authorization", retriable: false }
+  if (type === "MESSAGE_TOO_LARGE" || type === "RECORD_LIST_TOO_LARGE" || type === "INVALID_RECORD") {
+    return { reason: "RecordTooLarge", retriable: false }
+  }
+  if (type === "UNKNOWN_TOPIC_OR_PARTITION") return { reason: "UnknownTopic", retriable: true }
+  if (type === "INVALID_REPLICATION_FACTOR" || type === "INVALID_PARTITIONS" || type === "INVALID_CONFIG" || type === "POLICY_VIOLATION" || type === "INVALID_TOPIC_EXCEPTION") {
+    return { reason: "InvalidRequest", retriable: false }
+  }
+  if (type === "UNSUPPORTED_VERSION" || name === "KafkaJSServerDoesNotSupportApiKey") return { reason: "Unsupported", retriable: false }
+  if (name === "KafkaJSConnectionError" || name === "KafkaJSNonRetriableError" || name === "KafkaJSNumberOfRetriesExceeded" || name === "KafkaJSBrokerNotFound") {
+    return { reason: "Unreachable", retriable: true }
+  }
+  return { reason: "Transient", retriable: true }
+}
+
+const describe = (e: unknown): string => {
+  const root = rootOf(e)
+  const outer = e instanceof Error ? e.message : String(e)
+  const inner = root !== e && root instanceof Error ? root.message : ""
+  return inner && inner !== outer ? `${outer} (${inner})` : outer
+}
+
+export const toKafkaError = (cluster: string, operation: string, topic?: string) => (e: unknown): KafkaError =>
+  e instanceof KafkaError ? e : new KafkaError({
+    cluster,
+    operation,
+    ...classify(e),
+    detail: describe(e),
+    ...(topic !== undefined ? { topic } : {}),
+    cause: e
+  })
+
+const call = <A>(cluster: string, operation: string, f: () => Promise<A>, topic?: string) =>
+  Effect.tryPromise({ try: f, catch: toKafkaError(cluster, operation, topic) })
+
+const compressionCode = (kafkajs: typeof K, c: ProducerSettings["compression"]): K.CompressionTypes => {
+  switch (c) {
+    case "gzip":
+      return kafkajs.CompressionTypes.GZIP
+    case "snappy":
+      return kafkajs.CompressionTypes.Snappy
+    case "lz4":
+      return kafkajs.CompressionTypes.LZ4
+    case "zstd":
+      return kafkajs.CompressionTypes.ZSTD
+    case "none":
+      return kafkajs.CompressionTypes.None
+  }
+}
+
+const makeKafka = (kafkajs: typeof K, c: ConnectionSettings, log: (level: "warn" | "error", msg: string) => void): K.Kafka => {
+  const levels = kafkajs.logLevel
+  return new kafkajs.Kafka({
+    clientId: c.clientId,
+    brokers: [...c.brokers],
+    connectionTimeout: c.connectionTimeoutMs,
+    requestTimeout: c.requestTimeoutMs,
+    // retries inside kafkajs stay short; our Schedules own the long backoff
+    retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 5 },
+    ...(c.tls !== undefined
+      ? {
+        ssl: {
+          ...(c.tls.ca !== undefined ? { ca: [...c.tls.ca] } : {}),
+          ...(c.tls.cert !== undefined ? { cert: c.tls.cert } : {}),
+          ...(c.tls.key !== undefined ? { key: c.tls.key } : {}),
+          ...(c.tls.passphrase !== undefined ? { passphrase: c.tls.passphrase } : {}),
+          rejectUnauthorized: c.tls.rejectUnauthorized,
+          ...(c.tls.checkServerIdentity ? {} : { checkServerIdentity: () => undefined })
+        }
+      }
+      : {}),
+    ...(c.sasl !== undefined ? { sasl: { ...c.sasl } as K.SASLOptions } : {}),
+    logLevel: levels.WARN,
+    logCreator: () => (entry) => {
+      if (entry.level > levels.WARN) return
+      log(entry.level === levels.ERROR ? "error" : "warn", `[kafkajs ${c.cluster}] ${entry.log.message}`)
+    }
+  })
+}
+
+const make = Effect.gen(function*() {
+  const kafkajs = yield* Effect.promise(() => loadKafkaJs())
+  const runtime = yield* Effect.runtime<never>()
+  // kafkajs logs from its own callbacks: forward into Effect's logger, annotated with the cluster
+  const log = (level: "warn" | "error", msg: string) => {
+    Runtime.runFork(runtime)(level === "error" ? Effect.logError(msg) : Effect.logWarning(msg))
+  }
+
+  const admin = (c: ConnectionSettings) =>
+    Effect.gen(function*() {
+      const client = makeKafka(kafkajs, c, log).admin()
+      yield* Effect.acquireRelease(
+        call(c.cluster, "connect admin", () => client.connect()),
+        () => Effect.promise(() => client.disconnect()).pipe(Effect.timeout("5 seconds"), Effect.ignore)
+      )
+      const op = <A>(name: string, f: () => Promise<A>, topic?: string) => call(c.cluster, name, f, topic)
+      return {
+        listTopics: op("list topics", () => client.listTopics()),
+        describeTopics: (names) =>
+          names.length === 0
+            ? Effect.succeed([])
+            : op("describe topics", () => client.fetchTopicMetadata({ topics: [...names] })).pipe(
+              Effect.map((m) => m.topics.map((t) => ({ name: t.name, partitions: t.partitions.length })))
+            ),
+        createTopics: (topics) =>
+          topics.length === 0 ? Effect.succeed([]) : Effect.forEach(topics, (t) =>
+            op("create topic", () =>
+              client.createTopics({
+                waitForLeaders: true,
+                topics: [{
+                  topic: t.name,
+                  numPartitions: t.partitions,
+                  replicationFactor: t.replicationFactor,
+                  configEntries: (t.configs ?? []).map((e) => ({ name: e.name, value: e.value }))
+                }]
+              }), t.name).pipe(
+                Effect.map((created) => (created ? [t.name] : [])),
+                Effect.catchIf((e) => errorType(rootOf(e.cause)) === "TOPIC_ALREADY_EXISTS", () => Effect.succeed([]))
+              ), { concurrency: 1 }).pipe(Effect.map((r) => r.flat())),
+        createPartitions: (increases) =>
+          increases.length === 0 ? Effect.void : op("create partitions", () =>
+            client.createPartitions({ topicPartitions: increases.map((i) => ({ topic: i.topic, count: i.count })) })).pipe(
+              Effect.asVoid
+            ),
+        fetchTopicOffsets: (topic) =>
+          op("fetch topic offsets", () => client.fetchTopicOffsets(topic), topic).pipe(
+            Effect.map((ps) => ps.map((p) => ({ partition: p.partition, low: p.low, high: p.high })))
+          ),
+        fetchGroupOffsets: (groupId, topics) =>
+          op("fetch group offsets", () => client.fetchOffsets({ groupId, topics: [...topics] })).pipe(
+            Effect.map((ts) =>
+              ts.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: p.offset })))
+            )
+          ),
+        deleteTopics: (names) =>
+          names.length === 0 ? Effect.void : op("delete topics", () => client.deleteTopics({ topics: [...names] }))
+      } satisfies Effect.Effect.Success<ReturnType<KafkaClient["Type"]["admin"]>>
+    })
+
+  const producer = (c: ConnectionSettings, s: ProducerSettings) =>
+    Effect.gen(function*() {
+      const client = makeKafka(kafkajs, c, log).producer({
+        allowAutoTopicCreation: false,
+        idempotent: false,
+        // one request in flight: a retried request can never overtake a later one
+        maxInFlightRequests: 1,
+        createPartitioner: () => ({ message }) => (message as { partition?: number }).partition ?? 0
+      })
+      yield* Effect.acquireRelease(
+        call(c.cluster, "connect producer", () => client.connect()),
+        () => Effect.promise(() => client.disconnect()).pipe(Effect.timeout("5 seconds"), Effect.ignore)
+      )
+      const compression = compressionCode(kafkajs, s.compression)
+      const send = (writes: ReadonlyArray<PartitionWrite>) => {
+        // one topicMessages entry per topic, pre-grouped by partition: no per-record work here
+        const byTopic = new Map<string, Record<number, PartitionWrite["records"]>>()
+        for (const w of writes) {
+          let g = byTopic.get(w.topic)
+          if (g === undefined) byTopic.set(w.topic, g = {})
+          g[w.partition] = w.records
+        }
+        const topicMessages: Array<K.TopicMessages> = []
+        for (const [topic, grouped] of byTopic) {
+          // an empty array carrying its grouping: kafkajs's validation scans it, our patched grouping uses it
+          const messages = Object.assign([] as Array<K.Message>, { [PRE_GROUPED]: grouped })
+          topicMessages.push({ topic, messages })
+        }
+        return call(c.cluster, "produce", () =>
+          client.sendBatch({ topicMessages, acks: s.acks, timeout: s.requestTimeoutMs, compression }), writes[0]?.topic).pipe(
+            Effect.map((meta) =>
+              meta.map((m) => ({ topic: m.topicName, partition: m.partition, baseOffset: m.baseOffset ?? "-1" }))
+            )
+          )
+      }
+      return { send } satisfies KafkaProducer
+    })
+
+  const consumer = (c: ConnectionSettings, o: ConsumerOptions) =>
+    Effect.gen(function*() {
+      const client = makeKafka(kafkajs, c, log).consumer({
+        groupId: o.groupId,
+        allowAutoTopicCreation: false,
+        readUncommitted: !(o.readCommitted ?? false),
+        ...(o.maxBytesPerPartition !== undefined ? { maxBytesPerPartition: o.maxBytesPerPartition } : {}),
+        ...(o.maxWaitTimeMs !== undefined ? { maxWaitTimeInMs: o.maxWaitTimeMs } : {}),
+        // a crash is reported to us instead of restarting silently: our supervisor restarts the reader
+        retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 5, restartOnFailure: async () => false }
+      })
+      const crash = yield* Deferred.make<never, KafkaError>()
+      client.on(client.events.CRASH, (event) => {
+        Deferred.unsafeDone(crash, Effect.fail(toKafkaError(c.cluster, "consume")(event.payload.error)))
+      })
+      yield* Effect.acquireRelease(
+        call(c.cluster, "connect consumer", () => client.connect()),
+        () => Effect.promise(() => client.disconnect()).pipe(Effect.timeout("10 seconds"), Effect.ignore)
+      )
+      yield* call(c.cluster, "subscribe", () => client.subscribe({ topics: [...o.topics], fromBeginning: o.fromBeginning }))
+      const runPromise = yield* FiberSet.makeRuntimePromise<never>()
+      const start = (onBatch: (batch: FetchedBatch) => Effect.Effect<void>) =>
+        call(c.cluster, "start consumer", () =>
+          client.run({
+            autoCommit: false,
+            eachBatchAutoResolve: true,
+            partitionsConsumedConcurrently: o.partitionsConsumedConcurrently,
+            eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+              if (!isRunning() || isStale() || batch.messages.length === 0) return
+              // kafkajs heartbeats only between batches; keep the session alive while we wait
+              const beat = setInterval(() => {
+                heartbeat().catch(() => undefined)
+              }, 3_000)
+              try {
+                await runPromise(onBatch({
+                  topic: batch.topic,
+                  partition: batch.partition,
+                  records: batch.messages as unknown as ReadonlyArray<KafkaRecord>,
+                  highWatermark: batch.highWatermark
+                }))
+              } finally {
+                clearInterval(beat)
+              }
+            }
+          }))
+      return {
+        start,
+        crashed: Deferred.await(crash),
+        stop: Effect.promise(() => client.stop()).pipe(Effect.timeout(Duration.seconds(30)), Effect.ignore),
+        commit: (offsets) =>
+          offsets.length === 0 ? Effect.void : call(c.cluster, "commit offsets", () =>
+            client.commitOffsets(offsets.map((x) => ({ topic: x.topic, partition: x.partition, offset: x.offset }))))
+      } satisfies KafkaConsumer
+    })
+
+  return KafkaClient.of({ admin, producer, consumer })
+})
+
+/** The kafkajs-backed KafkaClient. */
+export const layer: Layer.Layer<KafkaClient> = Layer.effect(KafkaClient, make)

@@ -1,0 +1,208 @@
+/**
+ * The single place that loads kafkajs. It installs three small replacements into kafkajs's
+ * module cache *before* kafkajs itself is loaded, and registers the snappy/lz4/zstd codecs.
+ *
+ * Why patch at all (kafkajs 2.2.4 is unmaintained, so fixes are ours to carry):
+ * - record decoder: kafkajs folds headers into an object, which loses the interleaving of
+ *   different keys and reorders integer-like keys. MM2 copies headers byte for byte, in order,
+ *   so we decode them into an ordered `{ key, value }[]` and skip the per-record object spread.
+ * - record encoder: kafkajs only encodes header objects and throws on a null header value
+ *   (`Buffer.byteLength(null)`); ours encodes the ordered list, null values included.
+ * - grouping messages per partition: kafkajs's version copies the partition array for every
+ *   message (quadratic). Ours is linear, and accepts batches that are already grouped by
+ *   partition (see `PRE_GROUPED`), which is how the replication writer sends them.
+ */
+import { createRequire } from "node:module"
+import type * as KafkaJsTypes from "kafkajs"
+
+const require = createRequire(import.meta.url)
+
+/** Symbol under which a message array carries its own `{ [partition]: messages }` grouping. */
+export const PRE_GROUPED: unique symbol = Symbol.for("effect-mm2/preGrouped")
+
+export interface OrderedHeader {
+  readonly key: string
+  readonly value: Buffer | null
+}
+
+interface Decoder {
+  readInt8(): number
+  readVarLong(): { add(n: unknown): { toString(): string } }
+  readVarInt(): number
+  readVarIntBytes(): Buffer | null
+  readVarIntString(): string
+  readVarIntArray<T>(f: (d: Decoder) => T): T[]
+}
+
+interface EncoderInstance {
+  writeVarInt(n: number): EncoderInstance
+  writeInt8(n: number): EncoderInstance
+  writeVarLong(n: unknown): EncoderInstance
+  writeVarIntBytes(b: Buffer | null): EncoderInstance
+  writeVarIntString(s: string): EncoderInstance
+  writeVarIntArray(a: ReadonlyArray<EncoderInstance>): EncoderInstance
+}
+interface EncoderClass {
+  new (): EncoderInstance
+  sizeOfVarInt(n: number): number
+  sizeOfVarLong(n: unknown): number
+  sizeOfVarIntBytes(b: Buffer | null): number
+}
+interface LongStatic {
+  fromValue(v: unknown): { add(n: unknown): { toString(): string } }
+}
+
+const kafkajsFile = (relative: string): string => require.resolve(`kafkajs/src/${relative}`)
+
+const install = (relative: string, exports: unknown): void => {
+  const filename = kafkajsFile(relative)
+  // A fake, already-loaded CommonJS module: later `require(filename)` calls inside kafkajs get ours.
+  const Module = require("node:module") as { new (id: string): NodeJS.Module }
+  const mod = new Module(filename)
+  mod.filename = filename
+  mod.loaded = true
+  mod.exports = exports
+  require.cache[filename] = mod
+}
+
+const LOG_APPEND_TIME = 1
+
+const decodeHeader = (decoder: Decoder): OrderedHeader => ({
+  key: decoder.readVarIntString(),
+  value: decoder.readVarIntBytes()
+})
+
+const patchRecordDecoder = (Long: LongStatic) => {
+  install("protocol/recordBatch/record/v0/decoder.js", (decoder: Decoder, batchContext: Record<string, unknown> = {}) => {
+    const { firstOffset, firstTimestamp, magicByte, isControlBatch = false, timestampType, maxTimestamp } = batchContext
+    const attributes = decoder.readInt8()
+    const timestampDelta = decoder.readVarLong()
+    const timestamp = timestampType === LOG_APPEND_TIME && maxTimestamp
+      ? String(maxTimestamp)
+      : Long.fromValue(firstTimestamp).add(timestampDelta).toString()
+    const offsetDelta = decoder.readVarInt()
+    const offset = Long.fromValue(firstOffset).add(offsetDelta).toString()
+    const key = decoder.readVarIntBytes()
+    const value = decoder.readVarIntBytes()
+    const headers = decoder.readVarIntArray(decodeHeader)
+    return { magicByte, attributes, timestamp, offset, key, value, headers, isControlRecord: isControlBatch, batchContext }
+  })
+}
+
+const patchRecordEncoder = (Encoder: EncoderClass) => {
+  const headerList = (headers: unknown): ReadonlyArray<OrderedHeader> => {
+    if (headers === undefined || headers === null) return []
+    if (Array.isArray(headers)) return headers as ReadonlyArray<OrderedHeader>
+    // plain kafkajs header object (used by our own non-replication producers)
+    const out: Array<OrderedHeader> = []
+    for (const [key, v] of Object.entries(headers as Record<string, unknown>)) {
+      const values = Array.isArray(v) ? v : [v]
+      for (const one of values) {
+        out.push({ key, value: one === null || one === undefined ? null : Buffer.isBuffer(one) ? one : Buffer.from(String(one)) })
+      }
+    }
+    return out
+  }
+  install("protocol/recordBatch/record/v0/index.js", (record: {
+    offsetDelta?: number
+    timestampDelta?: number
+    key: Buffer | null
+    value: Buffer | null
+    headers?: unknown
+  }) => {
+    const offsetDelta = record.offsetDelta ?? 0
+    const timestampDelta = record.timestampDelta ?? 0
+    const headers = headerList(record.headers)
+    let headersSize = Encoder.sizeOfVarInt(headers.length)
+    const encodedHeaders: Array<EncoderInstance> = new Array(headers.length)
+    for (let i = 0; i < headers.length; i++) {
+      const h = headers[i]!
+      headersSize += Encoder.sizeOfVarInt(Buffer.byteLength(h.key)) + Buffer.byteLength(h.key) +
+        Encoder.sizeOfVarIntBytes(h.value)
+      encodedHeaders[i] = new Encoder().writeVarIntString(h.key).writeVarIntBytes(h.value)
+    }
+    const sizeOfBody = 1 +
+      Encoder.sizeOfVarLong(timestampDelta) +
+      Encoder.sizeOfVarInt(offsetDelta) +
+      Encoder.sizeOfVarIntBytes(record.key ?? null) +
+      Encoder.sizeOfVarIntBytes(record.value ?? null) +
+      headersSize
+    return new Encoder()
+      .writeVarInt(sizeOfBody)
+      .writeInt8(0)
+      .writeVarLong(timestampDelta)
+      .writeVarInt(offsetDelta)
+      .writeVarIntBytes(record.key ?? null)
+      .writeVarIntBytes(record.value ?? null)
+      .writeVarIntArray(encodedHeaders)
+  })
+}
+
+const patchGroupMessagesPerPartition = () => {
+  install("producer/groupMessagesPerPartition.js", (args: {
+    topic: string
+    partitionMetadata: ReadonlyArray<unknown>
+    messages: ReadonlyArray<unknown> & { [PRE_GROUPED]?: Record<number, ReadonlyArray<unknown>> }
+    partitioner: (a: { topic: string; partitionMetadata: ReadonlyArray<unknown>; message: unknown }) => number
+  }) => {
+    if (args.partitionMetadata.length === 0) return {}
+    const grouped = args.messages[PRE_GROUPED]
+    if (grouped !== undefined) return grouped
+    const result: Record<number, Array<unknown>> = {}
+    for (const message of args.messages) {
+      const partition = args.partitioner({ topic: args.topic, partitionMetadata: args.partitionMetadata, message })
+      ;(result[partition] ??= []).push(message)
+    }
+    return result
+  })
+}
+
+interface Codec {
+  compress(encoder: { buffer: Buffer }): Promise<Buffer>
+  decompress(buffer: Buffer): Promise<Buffer>
+}
+
+const registerCodecs = (kafkajs: typeof KafkaJsTypes, zstd: { compress(b: Buffer, level: number): Uint8Array; decompress(b: Buffer): Uint8Array }) => {
+  const snappy = require("kafkajs-snappy") as () => Codec
+  const lz4 = require("lz4-napi") as {
+    compressFrame(b: Buffer): Promise<Buffer>
+    decompressFrame(b: Buffer): Promise<Buffer>
+  }
+  const lz4Codec: Codec = {
+    compress: (encoder) => lz4.compressFrame(encoder.buffer),
+    decompress: (buffer) => lz4.decompressFrame(buffer)
+  }
+  const zstdCodec: Codec = {
+    compress: async (encoder) => {
+      const out = zstd.compress(encoder.buffer, 3)
+      return Buffer.from(out.buffer, out.byteOffset, out.byteLength)
+    },
+    decompress: async (buffer) => {
+      const out = zstd.decompress(buffer)
+      return Buffer.from(out.buffer, out.byteOffset, out.byteLength)
+    }
+  }
+  const codecs = kafkajs.CompressionCodecs as unknown as Record<number, () => Codec>
+  codecs[kafkajs.CompressionTypes.Snappy] = snappy
+  codecs[kafkajs.CompressionTypes.LZ4] = () => lz4Codec
+  codecs[kafkajs.CompressionTypes.ZSTD] = () => zstdCodec
+}
+
+let loaded: Promise<typeof KafkaJsTypes> | undefined
+
+/** Loads kafkajs once, patched and with every codec Kafka can use. */
+export const loadKafkaJs = (): Promise<typeof KafkaJsTypes> => {
+  loaded ??= (async () => {
+    const Long = require(kafkajsFile("utils/long.js")) as LongStatic
+    const Encoder = require(kafkajsFile("protocol/encoder.js")) as EncoderClass
+    patchRecordDecoder(Long)
+    patchRecordEncoder(Encoder)
+    patchGroupMessagesPerPartition()
+    const kafkajs = require("kafkajs") as typeof KafkaJsTypes
+    const zstd = await import("@bokuweb/zstd-wasm")
+    await zstd.init()
+    registerCodecs(kafkajs, zstd)
+    return kafkajs
+  })()
+  return loaded
+}
