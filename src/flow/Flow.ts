@@ -1,0 +1,103 @@
+/**
+ * One replication flow `source->target` as a fiber tree:
+ *
+ *   SourceReader session --(bounded queue of batches)--> pipeline: PolicyRenamer + TargetWriter
+ *        ^ restarted when the topic set changes                 |--> ReplicationLog (acked offsets)
+ *   RemoteTopics refresh loop                                   `--> SourceReader.acknowledge
+ *
+ * The pipeline takes whatever batches are waiting (up to a round's worth) and writes them in one
+ * go, so the hot path moves batches, never single records.
+ */
+import { Chunk, Duration, Effect, Fiber, Layer, Queue } from "effect"
+import type { FlowSettings } from "../config/Mm2Config.js"
+import type { KafkaClient } from "../kafka/KafkaClient.js"
+import type { KafkaError } from "../kafka/KafkaError.js"
+import { FlowContext, type FlowConfigError } from "./FlowContext.js"
+import { PolicyRenamer } from "./PolicyRenamer.js"
+import { type ReplicatedTopic, RemoteTopics } from "./RemoteTopics.js"
+import { ReplicationLog } from "./ReplicationLog.js"
+import { backoff, retryAtStartup, retryTransient } from "./Retry.js"
+import { SourceReader } from "./SourceReader.js"
+import { TargetWriter } from "./TargetWriter.js"
+
+/** how many fetched batches one pipeline step may take (they are split into rounds below max.request.size) */
+const MAX_BATCHES_PER_STEP = 64
+
+const fingerprint = (topics: ReadonlyArray<ReplicatedTopic>): string =>
+  topics.map((t) => `${t.source}:${t.partitions}`).join(",")
+
+/** Moves batches from the reader's queue to the target, forever. */
+const pipeline = Effect.gen(function*() {
+  const reader = yield* SourceReader
+  const writer = yield* TargetWriter
+  const log = yield* ReplicationLog
+  return yield* Effect.gen(function*() {
+    const batches = Chunk.toReadonlyArray(yield* Queue.takeBetween(reader.fetched, 1, MAX_BATCHES_PER_STEP))
+    const acked = yield* writer.write(batches)
+    yield* log.publish(acked)
+    yield* reader.acknowledge(batches)
+  }).pipe(Effect.forever)
+})
+
+/** Reads the current topic set until it changes (then returns the new set) or the consumer fails. */
+const readUntilTopicsChange = (current: ReadonlyArray<ReplicatedTopic>) =>
+  Effect.gen(function*() {
+    const ctx = yield* FlowContext
+    const reader = yield* SourceReader
+    const topics = yield* RemoteTopics
+    const { refreshTopicsEnabled, refreshTopicsIntervalSeconds } = ctx.settings
+    const interval = Duration.seconds(Math.max(refreshTopicsIntervalSeconds, 0.1))
+    const changed = refreshTopicsEnabled && refreshTopicsIntervalSeconds >= 0
+      ? topics.sync.pipe(
+        retryTransient(`refreshing topics of ${ctx.name}`),
+        Effect.delay(interval),
+        Effect.repeat({ until: (next) => fingerprint(next) !== fingerprint(current) })
+      )
+      : Effect.never
+    const reading = current.length === 0
+      ? Effect.never
+      : reader.session(current.map((t) => t.source))
+    return yield* Effect.raceFirst(reading, changed).pipe(Effect.scoped)
+  })
+
+export const run: Effect.Effect<
+  never,
+  KafkaError,
+  FlowContext | SourceReader | TargetWriter | ReplicationLog | RemoteTopics
+> = Effect.gen(function*() {
+  const ctx = yield* FlowContext
+  const topics = yield* RemoteTopics
+  const writing = yield* Effect.forkScoped(pipeline)
+  const first = yield* topics.sync.pipe(
+    retryAtStartup(`starting ${ctx.name}`, Duration.millis(ctx.settings.adminTimeoutMs))
+  )
+  const loop = Effect.iterate(first, {
+    while: () => true,
+    body: (current) =>
+      readUntilTopicsChange(current).pipe(
+        Effect.tap((next) => Effect.logInfo(`${ctx.name}: topic set changed, now ${next.length} topics`)),
+        // a consumer crash restarts the session (the queue and acknowledged progress survive)
+        Effect.retry({ schedule: backoff("500 millis", "30 seconds"), while: (e) => e.retriable })
+      )
+  })
+  return yield* Effect.raceFirst(
+    Effect.zipRight(loop, Effect.never),
+    Fiber.join(writing)
+  )
+}).pipe(Effect.scoped)
+
+/** All services of one flow, wired. */
+export const layer = (settings: FlowSettings): Layer.Layer<
+  FlowContext | SourceReader | TargetWriter | ReplicationLog | RemoteTopics | PolicyRenamer,
+  FlowConfigError | KafkaError,
+  KafkaClient
+> => {
+  const context = FlowContext.layer(settings)
+  const renamer = PolicyRenamer.layer.pipe(Layer.provideMerge(context))
+  return Layer.mergeAll(
+    SourceReader.layer,
+    TargetWriter.layer,
+    RemoteTopics.layer,
+    ReplicationLog.layer
+  ).pipe(Layer.provideMerge(renamer))
+}

@@ -1,0 +1,108 @@
+/**
+ * Everything a flow's services share: its settings, its replication policy and topic filter,
+ * and the client settings of each Kafka client it opens. Built once per flow; a bad value here
+ * (unknown policy class, invalid regex, unusable client key) stops the flow before it connects.
+ */
+import { Context, Data, Effect, Either, Layer } from "effect"
+import type { FlowSettings } from "../config/Mm2Config.js"
+import {
+  type ConnectionSettings,
+  connectionSettings,
+  type ProducerSettings,
+  producerSettings
+} from "../kafka/ClientSettings.js"
+import { fromClassName } from "../policy/PolicyFromConfig.js"
+import type { ReplicationPolicy } from "../policy/ReplicationPolicy.js"
+import { makeTopicFilter } from "../policy/TopicFilter.js"
+import type { TopicSelection } from "../policy/TopicSelection.js"
+
+/** A flow cannot start with this configuration; names the key. */
+export class FlowConfigError extends Data.TaggedError("FlowConfigError")<{
+  readonly flow: string
+  readonly key: string
+  readonly detail: string
+}> {
+  override get message(): string {
+    return `flow ${this.flow}: ${this.key}: ${this.detail}`
+  }
+}
+
+export interface FlowContextShape {
+  readonly settings: FlowSettings
+  /** "source->target" */
+  readonly name: string
+  readonly policy: ReplicationPolicy
+  readonly selection: TopicSelection
+  /** the source consumer group that stores replication progress (see README, "Progress") */
+  readonly progressGroupId: string
+  readonly sourceConsumer: ConnectionSettings
+  readonly sourceAdmin: ConnectionSettings
+  readonly targetAdmin: ConnectionSettings
+  readonly targetProducer: ConnectionSettings
+  readonly targetProducerSettings: ProducerSettings
+}
+
+/** Prefix of every consumer group effect-mm2 itself uses; such groups are never user groups. */
+export const OWN_GROUP_PREFIX = "effect-mm2."
+
+export const progressGroupId = (source: string, target: string): string => `${OWN_GROUP_PREFIX}${source}->${target}`
+
+export const isOwnGroup = (groupId: string): boolean => groupId.startsWith(OWN_GROUP_PREFIX)
+
+export class FlowContext extends Context.Tag("effect-mm2/FlowContext")<FlowContext, FlowContextShape>() {
+  static make(settings: FlowSettings): Effect.Effect<FlowContextShape, FlowConfigError> {
+    const name = settings.name
+    const fail = (key: string, detail: string) => new FlowConfigError({ flow: name, key, detail })
+    const clientId = (role: string) => `${name}|MirrorSourceConnector|${role}`
+    return Either.gen(function*() {
+      const policy = yield* Either.mapLeft(
+        fromClassName(settings.replicationPolicyClass, {
+          separator: settings.replicationPolicySeparator,
+          internalTopicSeparatorEnabled: settings.internalTopicSeparatorEnabled,
+          sourceClusterAlias: settings.source
+        }),
+        (e) => fail(e.key, e.message)
+      )
+      const filter = yield* Either.mapLeft(
+        makeTopicFilter({
+          include: settings.topics,
+          exclude: settings.topicsExclude,
+          includeKey: `${name}.topics`,
+          excludeKey: `${name}.topics.exclude`
+        }),
+        (e) => fail(e.key, e.message)
+      )
+      const conn = (cluster: string, props: FlowSettings["sourceConsumer"], role: string) =>
+        Either.mapLeft(connectionSettings(cluster, props, clientId(role)), (e) => fail(`${e.cluster}.${e.key}`, e.detail))
+      const sourceConsumer = yield* conn(settings.source, settings.sourceConsumer, "replication-consumer")
+      const sourceAdmin = yield* conn(settings.source, settings.sourceAdmin, "replication-source-admin")
+      const targetAdmin = yield* conn(settings.target, settings.targetAdmin, "replication-target-admin")
+      const targetProducer = yield* conn(settings.target, settings.targetProducer, "replication-producer")
+      const targetProducerSettings = yield* Either.mapLeft(
+        producerSettings(settings.target, settings.targetProducer),
+        (e) => fail(`${e.cluster}.${e.key}`, e.detail)
+      )
+      return {
+        settings,
+        name,
+        policy,
+        selection: {
+          policy,
+          filter,
+          targetAlias: settings.target,
+          heartbeatsReplicationEnabled: settings.heartbeatsReplicationEnabled
+        },
+        progressGroupId: progressGroupId(settings.source, settings.target),
+        sourceConsumer,
+        sourceAdmin,
+        targetAdmin,
+        targetProducer,
+        targetProducerSettings
+      }
+    })
+  }
+
+  static layer(settings: FlowSettings): Layer.Layer<FlowContext, FlowConfigError> {
+    return Layer.effect(FlowContext, FlowContext.make(settings))
+  }
+}

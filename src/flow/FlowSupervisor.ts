@@ -1,0 +1,60 @@
+/**
+ * Runs every enabled flow as its own supervised fiber. Transient failures restart the failing
+ * flow with backoff; a fatal one (bad credentials, invalid settings, an unreachable cluster at
+ * start, a record the target refuses) stops that flow with one error line, and the others go on.
+ */
+import { Data, Effect, FiberMap, Ref } from "effect"
+import type { FlowSettings } from "../config/Mm2Config.js"
+import * as Flow from "./Flow.js"
+import { backoff } from "./Retry.js"
+
+export class FlowsFailed extends Data.TaggedError("FlowsFailed")<{
+  readonly failures: ReadonlyArray<{ readonly flow: string; readonly message: string }>
+}> {
+  override get message(): string {
+    return this.failures.map((f) => `flow ${f.flow} stopped: ${f.message}`).join("\n")
+  }
+}
+
+const isRetriable = (e: { readonly _tag: string; readonly retriable?: boolean }) =>
+  e._tag === "KafkaError" && e.retriable === true
+
+/** One flow, restarted on transient failure; fails only with a fatal error. */
+export const superviseFlow = (settings: FlowSettings) =>
+  Flow.run.pipe(
+    Effect.provide(Flow.layer(settings)),
+    Effect.tapError((e) =>
+      isRetriable(e) ? Effect.logWarning(`flow ${settings.name} restarting after: ${e.message}`) : Effect.void
+    ),
+    Effect.retry({ schedule: backoff("1 second", "60 seconds"), while: isRetriable }),
+    Effect.annotateLogs("flow", settings.name),
+    Effect.withSpan("mm2.flow", { attributes: { flow: settings.name } })
+  )
+
+/**
+ * Runs all flows until interrupted. Fails with FlowsFailed once every flow has stopped on a
+ * fatal error (while at least one flow runs, the process keeps serving it).
+ */
+export const runFlows = (flows: ReadonlyArray<FlowSettings>) =>
+  Effect.gen(function*() {
+    const fibers = yield* FiberMap.make<string, void, never>()
+    const failures = yield* Ref.make<Array<{ flow: string; message: string }>>([])
+    for (const settings of flows) {
+      yield* FiberMap.run(
+        fibers,
+        settings.name,
+        superviseFlow(settings).pipe(
+          Effect.catchAll((e) =>
+            Effect.zipRight(
+              Effect.logError(`flow ${settings.name} stopped: ${e.message}`),
+              Ref.update(failures, (fs) => [...fs, { flow: settings.name, message: e.message }])
+            )
+          ),
+          Effect.asVoid
+        )
+      )
+    }
+    yield* FiberMap.awaitEmpty(fibers)
+    const failed = yield* Ref.get(failures)
+    if (failed.length > 0) return yield* new FlowsFailed({ failures: failed })
+  }).pipe(Effect.scoped)

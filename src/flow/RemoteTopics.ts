@@ -1,0 +1,67 @@
+/**
+ * Topic discovery and remote-topic upkeep for one flow (MirrorSourceConnector's refresh):
+ * which source topics to replicate, creating their remote topics on the target with the source
+ * partition count, and growing remote topics whose source gained partitions. Unlike Java MM2,
+ * creation is awaited before any record is written, so a target with auto-creation on never
+ * gets a remote topic with default settings first.
+ */
+import { Context, Effect, Layer } from "effect"
+import { KafkaClient } from "../kafka/KafkaClient.js"
+import type { KafkaError } from "../kafka/KafkaError.js"
+import { shouldReplicateTopic } from "../policy/TopicSelection.js"
+import { FlowContext } from "./FlowContext.js"
+
+export interface ReplicatedTopic {
+  readonly source: string
+  readonly remote: string
+  readonly partitions: number
+}
+
+export class RemoteTopics extends Context.Tag("effect-mm2/RemoteTopics")<RemoteTopics, {
+  /** discovers, creates and grows; returns the source topics to replicate, sorted by name */
+  readonly sync: Effect.Effect<ReadonlyArray<ReplicatedTopic>, KafkaError>
+}>() {
+  static readonly make = Effect.gen(function*() {
+    const ctx = yield* FlowContext
+    const kafka = yield* KafkaClient
+    const sourceAdmin = yield* kafka.admin(ctx.sourceAdmin)
+    const targetAdmin = yield* kafka.admin(ctx.targetAdmin)
+    const { policy, settings } = ctx
+
+    const sync = Effect.gen(function*() {
+      const names = (yield* sourceAdmin.listTopics).filter((t) => shouldReplicateTopic(ctx.selection, t))
+      const sources = yield* sourceAdmin.describeTopics(names)
+      const targetNames = new Set(yield* targetAdmin.listTopics)
+      const wanted = sources
+        .map((t) => ({ source: t.name, remote: policy.formatRemoteTopic(settings.source, t.name), partitions: t.partitions }))
+        .sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0))
+
+      const missing = wanted.filter((t) => !targetNames.has(t.remote))
+      const created = yield* targetAdmin.createTopics(missing.map((t) => ({
+        name: t.remote,
+        partitions: t.partitions,
+        replicationFactor: settings.replicationFactor
+      })))
+      for (const name of created) {
+        const t = missing.find((m) => m.remote === name)
+        yield* Effect.logInfo(`Created remote topic ${name} with ${t?.partitions ?? "?"} partitions.`)
+      }
+
+      // partition counts only ever grow (MM2 never shrinks or deletes remote topics)
+      const existing = wanted.filter((t) => targetNames.has(t.remote))
+      const remoteCounts = new Map((yield* targetAdmin.describeTopics(existing.map((t) => t.remote))).map((d) => [d.name, d.partitions]))
+      const grow = existing.filter((t) => (remoteCounts.get(t.remote) ?? t.partitions) < t.partitions)
+      if (grow.length > 0) {
+        yield* targetAdmin.createPartitions(grow.map((t) => ({ topic: t.remote, count: t.partitions })))
+        for (const t of grow) {
+          yield* Effect.logInfo(`Increased partitions of ${t.remote} from ${remoteCounts.get(t.remote)} to ${t.partitions}.`)
+        }
+      }
+      return wanted
+    }).pipe(Effect.withSpan("mm2.refreshTopics", { attributes: { flow: ctx.name } }))
+
+    return { sync }
+  })
+
+  static readonly layer = Layer.scoped(RemoteTopics, RemoteTopics.make)
+}

@@ -1,0 +1,162 @@
+/**
+ * Writes renamed batches to the target with one producer, one request at a time (so a retried
+ * request can never overtake a later one and per-partition order holds). Batches are split into
+ * produce rounds that stay under the producer's `max.request.size`, because the broker takes one
+ * record batch per partition per request and rejects batches above its `message.max.bytes`.
+ */
+import { Context, Effect, Layer, Metric } from "effect"
+import { KafkaClient } from "../kafka/KafkaClient.js"
+import { KafkaError } from "../kafka/KafkaError.js"
+import type { FetchedBatch, KafkaRecord, PartitionWrite } from "../kafka/KafkaRecord.js"
+import { FlowContext } from "./FlowContext.js"
+import { PolicyRenamer } from "./PolicyRenamer.js"
+import type { AckedBatch } from "./ReplicationLog.js"
+import { retryTransient } from "./Retry.js"
+
+/** bytes a record adds to a request beyond its key, value and headers (a generous upper bound) */
+const RECORD_OVERHEAD = 24
+
+const recordSize = (r: KafkaRecord): number => {
+  let size = RECORD_OVERHEAD + (r.key?.length ?? 0) + (r.value?.length ?? 0)
+  for (const h of r.headers) size += h.key.length + (h.value?.length ?? 0) + 8
+  return size
+}
+
+interface Chunk {
+  readonly source: FetchedBatch
+  readonly write: PartitionWrite
+  readonly bytes: number
+}
+
+/** Splits one batch into consecutive chunks of at most `maxBytes` (a single larger record goes alone). */
+const chunksOf = (batch: FetchedBatch, write: PartitionWrite, maxBytes: number): Array<Chunk> => {
+  const records = batch.records
+  const out: Array<Chunk> = []
+  let start = 0
+  let bytes = 0
+  for (let i = 0; i < records.length; i++) {
+    const size = recordSize(records[i]!)
+    if (bytes + size > maxBytes && i > start) {
+      // rare path (a fetch larger than one request): only here are records sliced
+      const slice = records.slice(start, i)
+      out.push({ source: { ...batch, records: slice }, write: { ...write, records: slice }, bytes })
+      start = i
+      bytes = 0
+    }
+    bytes += size
+  }
+  if (start === 0) {
+    out.push({ source: batch, write, bytes })
+  } else {
+    const slice = records.slice(start)
+    out.push({ source: { ...batch, records: slice }, write: { ...write, records: slice }, bytes })
+  }
+  return out
+}
+
+/**
+ * Orders chunks into rounds: each round holds at most one chunk per target partition and at most
+ * `maxBytes` in total (at least one chunk), and a partition's chunks go out in fetch order.
+ */
+const roundsOf = (chunks: ReadonlyArray<Chunk>, maxBytes: number): Array<Array<Chunk>> => {
+  const rounds: Array<{ chunks: Array<Chunk>; partitions: Set<string>; bytes: number }> = []
+  const nextRound = new Map<string, number>()
+  for (const chunk of chunks) {
+    const key = `${chunk.write.topic}\u0000${chunk.write.partition}`
+    let i = nextRound.get(key) ?? 0
+    for (;; i++) {
+      const round = rounds[i]
+      if (round === undefined) {
+        rounds.push({ chunks: [chunk], partitions: new Set([key]), bytes: chunk.bytes })
+        break
+      }
+      if (!round.partitions.has(key) && round.bytes + chunk.bytes <= maxBytes) {
+        round.chunks.push(chunk)
+        round.partitions.add(key)
+        round.bytes += chunk.bytes
+        break
+      }
+    }
+    nextRound.set(key, i + 1)
+  }
+  return rounds.map((r) => r.chunks)
+}
+
+export const recordsReplicated = Metric.counter("mm2_records_replicated", {
+  description: "records acknowledged by the target",
+  incremental: true
+})
+export const bytesReplicated = Metric.counter("mm2_bytes_replicated", {
+  description: "key+value+header bytes acknowledged by the target",
+  incremental: true
+})
+
+export class TargetWriter extends Context.Tag("effect-mm2/TargetWriter")<TargetWriter, {
+  /** writes the batches (in order per partition) and returns where each part landed */
+  readonly write: (batches: ReadonlyArray<FetchedBatch>) => Effect.Effect<ReadonlyArray<AckedBatch>, KafkaError>
+}>() {
+  static readonly make = Effect.gen(function*() {
+    const ctx = yield* FlowContext
+    const renamer = yield* PolicyRenamer
+    const kafka = yield* KafkaClient
+    const producer = yield* kafka.producer(ctx.targetProducer, ctx.targetProducerSettings)
+    const maxBytes = ctx.targetProducerSettings.maxRequestBytes
+    const acksExpected = ctx.targetProducerSettings.acks !== 0
+
+    const sendRound = (round: ReadonlyArray<Chunk>) =>
+      producer.send(round.map((c) => c.write)).pipe(
+        retryTransient(`writing to ${ctx.settings.target}`),
+        Effect.flatMap((acks) => {
+          const base = new Map<string, string>()
+          for (const a of acks) base.set(`${a.topic}\u0000${a.partition}`, a.baseOffset)
+          const out: Array<AckedBatch> = []
+          for (const c of round) {
+            const b = base.get(`${c.write.topic}\u0000${c.write.partition}`)
+            if (b === undefined && acksExpected) {
+              return Effect.fail(
+                new KafkaError({
+                  cluster: ctx.settings.target,
+                  operation: "produce",
+                  reason: "Transient",
+                  retriable: true,
+                  topic: c.write.topic,
+                  detail: `no acknowledgement for partition ${c.write.partition}`
+                })
+              )
+            }
+            out.push({
+              sourceTopic: c.source.topic,
+              targetTopic: c.write.topic,
+              partition: c.write.partition,
+              records: c.source.records,
+              // acks=0 gives no offsets: -1 marks "unknown" (offset translation needs acks)
+              targetBaseOffset: BigInt(b ?? "-1")
+            })
+          }
+          return Effect.succeed(out)
+        })
+      )
+
+    const write = (batches: ReadonlyArray<FetchedBatch>) =>
+      Effect.gen(function*() {
+        const chunks = batches.flatMap((b) => chunksOf(b, renamer.rename(b), maxBytes))
+        const acked: Array<AckedBatch> = []
+        let records = 0
+        let bytes = 0
+        for (const round of roundsOf(chunks, maxBytes)) {
+          for (const a of yield* sendRound(round)) acked.push(a)
+          for (const c of round) {
+            records += c.write.records.length
+            bytes += c.bytes
+          }
+        }
+        yield* Metric.incrementBy(recordsReplicated, records)
+        yield* Metric.incrementBy(bytesReplicated, bytes)
+        return acked
+      }).pipe(Effect.withSpan("mm2.replicate", { kind: "producer", attributes: { flow: ctx.name, batches: batches.length } }))
+
+    return { write }
+  })
+
+  static readonly layer = Layer.scoped(TargetWriter, TargetWriter.make)
+}
