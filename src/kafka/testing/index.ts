@@ -1,0 +1,2 @@
+export * from "./KafkaCluster.js"
+export * from "./KafkaJars.js"
