@@ -90,13 +90,15 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
         let stopping = false
         yield* Effect.addFinalizer(() =>
           Effect.gen(function*() {
+            // stop handing batches over, let the writer finish what it has, commit, and only
+            // then stop the consumer (kafkajs refuses commits once stopped)
             stopping = true
-            yield* consumer.stop
             yield* awaitDrained.pipe(
               Effect.timeoutFail({ duration: DRAIN_TIMEOUT, onTimeout: () => "timeout" as const }),
               Effect.catchAll(() => Effect.logWarning(`${ctx.name}: in-flight batches not acknowledged within ${Duration.format(DRAIN_TIMEOUT)}; they will be re-read`))
             )
             yield* commit
+            yield* consumer.stop
           })
         )
 

@@ -116,9 +116,11 @@ const makeKafka = (kafkajs: typeof K, c: ConnectionSettings, log: (level: "warn"
 const make = Effect.gen(function*() {
   const kafkajs = yield* Effect.promise(() => loadKafkaJs())
   const runtime = yield* Effect.runtime<never>()
-  // kafkajs logs from its own callbacks: forward into Effect's logger, annotated with the cluster
+  // kafkajs logs every retried protocol error at ERROR from its own callbacks. The failures that
+  // matter reach us as KafkaErrors (and are logged with context by the flow), so its lines go to
+  // DEBUG: visible with --log-level debug, quiet otherwise.
   const log = (level: "warn" | "error", msg: string) => {
-    Runtime.runFork(runtime)(level === "error" ? Effect.logError(msg) : Effect.logWarning(msg))
+    Runtime.runFork(runtime)(Effect.logDebug(`${level}: ${msg}`))
   }
 
   const admin = (c: ConnectionSettings) =>
