@@ -21,7 +21,7 @@ import { SourceReader } from "./SourceReader.js"
 import { TargetWriter } from "./TargetWriter.js"
 
 /** how many fetched batches one pipeline step may take (they are split into rounds below max.request.size) */
-const MAX_BATCHES_PER_STEP = 64
+const MAX_BATCHES_PER_STEP = 16
 
 const fingerprint = (topics: ReadonlyArray<ReplicatedTopic>): string =>
   topics.map((t) => `${t.source}:${t.partitions}`).join(",")

@@ -13,7 +13,7 @@ import type { FetchedBatch, TopicPartitionOffset } from "../kafka/KafkaRecord.js
 import { FlowContext } from "./FlowContext.js"
 
 /** Fetched-but-unwritten batches held per flow; each is at most ~1 MiB (the fetch size per partition). */
-export const QUEUE_CAPACITY = 32
+export const QUEUE_CAPACITY = 16
 
 /** How long a stopping session waits for the writer to finish what was already fetched. */
 export const DRAIN_TIMEOUT = Duration.seconds(30)

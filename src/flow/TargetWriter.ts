@@ -1,8 +1,9 @@
 /**
  * Writes renamed batches to the target with one producer, one request at a time (so a retried
- * request can never overtake a later one and per-partition order holds). Batches are split into
- * produce rounds that stay under the producer's `max.request.size`, because the broker takes one
- * record batch per partition per request and rejects batches above its `message.max.bytes`.
+ * request can never overtake a later one and per-partition order holds). A request carries one
+ * record batch per partition; each is kept under the producer's `max.request.size` because the
+ * broker rejects batches above its `message.max.bytes` (1 MiB by default). Many partitions go in
+ * one request (up to ROUND_MAX_BYTES), so round trips, not bytes, are what a round costs.
  */
 import { Context, Effect, Layer, Metric } from "effect"
 import { KafkaClient } from "../kafka/KafkaClient.js"
@@ -12,6 +13,9 @@ import { FlowContext } from "./FlowContext.js"
 import { PolicyRenamer } from "./PolicyRenamer.js"
 import type { AckedBatch } from "./ReplicationLog.js"
 import { retryTransient } from "./Retry.js"
+
+/** upper bound of one produce request (the broker's socket.request.max.bytes is 100 MiB) */
+const ROUND_MAX_BYTES = 8 * 1024 * 1024
 
 /** bytes a record adds to a request beyond its key, value and headers (a generous upper bound) */
 const RECORD_OVERHEAD = 24
@@ -56,9 +60,9 @@ const chunksOf = (batch: FetchedBatch, write: PartitionWrite, maxBytes: number):
 
 /**
  * Orders chunks into rounds: each round holds at most one chunk per target partition and at most
- * `maxBytes` in total (at least one chunk), and a partition's chunks go out in fetch order.
+ * ROUND_MAX_BYTES in total (at least one chunk), and a partition's chunks go out in fetch order.
  */
-const roundsOf = (chunks: ReadonlyArray<Chunk>, maxBytes: number): Array<Array<Chunk>> => {
+const roundsOf = (chunks: ReadonlyArray<Chunk>): Array<Array<Chunk>> => {
   const rounds: Array<{ chunks: Array<Chunk>; partitions: Set<string>; bytes: number }> = []
   const nextRound = new Map<string, number>()
   for (const chunk of chunks) {
@@ -70,7 +74,7 @@ const roundsOf = (chunks: ReadonlyArray<Chunk>, maxBytes: number): Array<Array<C
         rounds.push({ chunks: [chunk], partitions: new Set([key]), bytes: chunk.bytes })
         break
       }
-      if (!round.partitions.has(key) && round.bytes + chunk.bytes <= maxBytes) {
+      if (!round.partitions.has(key) && round.bytes + chunk.bytes <= ROUND_MAX_BYTES) {
         round.chunks.push(chunk)
         round.partitions.add(key)
         round.bytes += chunk.bytes
@@ -143,7 +147,7 @@ export class TargetWriter extends Context.Tag("effect-mm2/TargetWriter")<TargetW
         const acked: Array<AckedBatch> = []
         let records = 0
         let bytes = 0
-        for (const round of roundsOf(chunks, maxBytes)) {
+        for (const round of roundsOf(chunks)) {
           for (const a of yield* sendRound(round)) acked.push(a)
           for (const c of round) {
             records += c.write.records.length

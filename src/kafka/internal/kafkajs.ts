@@ -8,12 +8,14 @@
  *   so we decode them into an ordered `{ key, value }[]` and skip the per-record object spread.
  * - record encoder: kafkajs only encodes header objects and throws on a null header value
  *   (`Buffer.byteLength(null)`); ours encodes the ordered list, null values included.
+ * - produce request: see produceRequest.ts (one-pass RecordBatch encoding, native CRC32C).
  * - grouping messages per partition: kafkajs's version copies the partition array for every
  *   message (quadratic). Ours is linear, and accepts batches that are already grouped by
  *   partition (see `PRE_GROUPED`), which is how the replication writer sends them.
  */
 import { createRequire } from "node:module"
 import type * as KafkaJsTypes from "kafkajs"
+import { makeProduceRequest, type ProduceDeps } from "./produceRequest.js"
 
 const require = createRequire(import.meta.url)
 
@@ -89,20 +91,21 @@ const patchRecordDecoder = (Long: LongStatic) => {
   })
 }
 
-const patchRecordEncoder = (Encoder: EncoderClass) => {
-  const headerList = (headers: unknown): ReadonlyArray<OrderedHeader> => {
-    if (headers === undefined || headers === null) return []
-    if (Array.isArray(headers)) return headers as ReadonlyArray<OrderedHeader>
-    // plain kafkajs header object (used by our own non-replication producers)
-    const out: Array<OrderedHeader> = []
-    for (const [key, v] of Object.entries(headers as Record<string, unknown>)) {
-      const values = Array.isArray(v) ? v : [v]
-      for (const one of values) {
-        out.push({ key, value: one === null || one === undefined ? null : Buffer.isBuffer(one) ? one : Buffer.from(String(one)) })
-      }
+/** Our ordered header list as is; a kafkajs header object (used by non-replication producers) flattened. */
+export const toOrderedHeaders = (headers: unknown): ReadonlyArray<OrderedHeader> => {
+  if (headers === undefined || headers === null) return []
+  if (Array.isArray(headers)) return headers as ReadonlyArray<OrderedHeader>
+  const out: Array<OrderedHeader> = []
+  for (const [key, v] of Object.entries(headers as Record<string, unknown>)) {
+    const values = Array.isArray(v) ? v : [v]
+    for (const one of values) {
+      out.push({ key, value: one === null || one === undefined ? null : Buffer.isBuffer(one) ? one : Buffer.from(String(one)) })
     }
-    return out
   }
+  return out
+}
+
+const patchRecordEncoder = (Encoder: EncoderClass) => {
   install("protocol/recordBatch/record/v0/index.js", (record: {
     offsetDelta?: number
     timestampDelta?: number
@@ -112,7 +115,7 @@ const patchRecordEncoder = (Encoder: EncoderClass) => {
   }) => {
     const offsetDelta = record.offsetDelta ?? 0
     const timestampDelta = record.timestampDelta ?? 0
-    const headers = headerList(record.headers)
+    const headers = toOrderedHeaders(record.headers)
     let headersSize = Encoder.sizeOfVarInt(headers.length)
     const encodedHeaders: Array<EncoderInstance> = new Array(headers.length)
     for (let i = 0; i < headers.length; i++) {
@@ -198,6 +201,16 @@ export const loadKafkaJs = (): Promise<typeof KafkaJsTypes> => {
     patchRecordDecoder(Long)
     patchRecordEncoder(Encoder)
     patchGroupMessagesPerPartition()
+    const codecs = require(kafkajsFile("protocol/message/compression/index.js")) as {
+      lookupCodec: (type: number) => { compress(e: { buffer: Buffer }): Promise<Buffer> } | null
+    }
+    install("protocol/requests/produce/v3/request.js", makeProduceRequest({
+      apiKey: 0,
+      Encoder: Encoder as unknown as ProduceDeps["Encoder"],
+      lookupCodec: codecs.lookupCodec,
+      toOrderedHeaders,
+      longToBigInt: (v) => BigInt(String(v))
+    }))
     const kafkajs = require("kafkajs") as typeof KafkaJsTypes
     const zstd = await import("@bokuweb/zstd-wasm")
     await zstd.init()
