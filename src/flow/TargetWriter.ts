@@ -8,83 +8,12 @@
 import { Context, Effect, Layer, Metric } from "effect"
 import { KafkaClient } from "../kafka/KafkaClient.js"
 import { KafkaError } from "../kafka/KafkaError.js"
-import type { FetchedBatch, KafkaRecord, PartitionWrite } from "../kafka/KafkaRecord.js"
+import type { FetchedBatch } from "../kafka/KafkaRecord.js"
 import { FlowContext } from "./FlowContext.js"
 import { PolicyRenamer } from "./PolicyRenamer.js"
+import { type Chunk, chunksOf, roundsOf } from "./ProduceRounds.js"
 import type { AckedBatch } from "./ReplicationLog.js"
 import { retryTransient } from "./Retry.js"
-
-/** upper bound of one produce request (the broker's socket.request.max.bytes is 100 MiB) */
-const ROUND_MAX_BYTES = 8 * 1024 * 1024
-
-/** bytes a record adds to a request beyond its key, value and headers (a generous upper bound) */
-const RECORD_OVERHEAD = 24
-
-const recordSize = (r: KafkaRecord): number => {
-  let size = RECORD_OVERHEAD + (r.key?.length ?? 0) + (r.value?.length ?? 0)
-  for (const h of r.headers) size += h.key.length + (h.value?.length ?? 0) + 8
-  return size
-}
-
-interface Chunk {
-  readonly source: FetchedBatch
-  readonly write: PartitionWrite
-  readonly bytes: number
-}
-
-/** Splits one batch into consecutive chunks of at most `maxBytes` (a single larger record goes alone). */
-const chunksOf = (batch: FetchedBatch, write: PartitionWrite, maxBytes: number): Array<Chunk> => {
-  const records = batch.records
-  const out: Array<Chunk> = []
-  let start = 0
-  let bytes = 0
-  for (let i = 0; i < records.length; i++) {
-    const size = recordSize(records[i]!)
-    if (bytes + size > maxBytes && i > start) {
-      // rare path (a fetch larger than one request): only here are records sliced
-      const slice = records.slice(start, i)
-      out.push({ source: { ...batch, records: slice }, write: { ...write, records: slice }, bytes })
-      start = i
-      bytes = 0
-    }
-    bytes += size
-  }
-  if (start === 0) {
-    out.push({ source: batch, write, bytes })
-  } else {
-    const slice = records.slice(start)
-    out.push({ source: { ...batch, records: slice }, write: { ...write, records: slice }, bytes })
-  }
-  return out
-}
-
-/**
- * Orders chunks into rounds: each round holds at most one chunk per target partition and at most
- * ROUND_MAX_BYTES in total (at least one chunk), and a partition's chunks go out in fetch order.
- */
-const roundsOf = (chunks: ReadonlyArray<Chunk>): Array<Array<Chunk>> => {
-  const rounds: Array<{ chunks: Array<Chunk>; partitions: Set<string>; bytes: number }> = []
-  const nextRound = new Map<string, number>()
-  for (const chunk of chunks) {
-    const key = `${chunk.write.topic}\u0000${chunk.write.partition}`
-    let i = nextRound.get(key) ?? 0
-    for (;; i++) {
-      const round = rounds[i]
-      if (round === undefined) {
-        rounds.push({ chunks: [chunk], partitions: new Set([key]), bytes: chunk.bytes })
-        break
-      }
-      if (!round.partitions.has(key) && round.bytes + chunk.bytes <= ROUND_MAX_BYTES) {
-        round.chunks.push(chunk)
-        round.partitions.add(key)
-        round.bytes += chunk.bytes
-        break
-      }
-    }
-    nextRound.set(key, i + 1)
-  }
-  return rounds.map((r) => r.chunks)
-}
 
 export const recordsReplicated = Metric.counter("mm2_records_replicated", {
   description: "records acknowledged by the target",
