@@ -181,6 +181,10 @@ const make = Effect.gen(function*() {
         idempotent: false,
         // one request in flight: a retried request can never overtake a later one
         maxInFlightRequests: 1,
+        // kafkajs silently skips partitions its cached metadata does not know (a remote topic
+        // that just grew); the writer detects the missing acknowledgement and retries, and a
+        // short metadata age makes that retry see the new partitions within seconds
+        metadataMaxAge: 5_000,
         createPartitioner: () => ({ message }) => (message as { partition?: number }).partition ?? 0
       })
       yield* Effect.acquireRelease(
