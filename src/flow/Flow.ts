@@ -51,6 +51,7 @@ const readUntilTopicsChange = (current: ReadonlyArray<ReplicatedTopic>) =>
       ? topics.sync.pipe(
         retryTransient(`refreshing topics of ${ctx.name}`),
         Effect.delay(interval),
+        Effect.tap((next) => Effect.logDebug(`${ctx.name}: topics ${fingerprint(next)} (reading ${fingerprint(current)})`)),
         Effect.repeat({ until: (next) => fingerprint(next) !== fingerprint(current) })
       )
       : Effect.never
@@ -67,7 +68,8 @@ export const run: Effect.Effect<
 > = Effect.gen(function*() {
   const ctx = yield* FlowContext
   const topics = yield* RemoteTopics
-  const writing = yield* Effect.forkScoped(pipeline)
+  const reader = yield* SourceReader
+  const writing = yield* Effect.forkScoped(pipeline.pipe(Effect.onExit(() => reader.writerStopped)))
   const first = yield* topics.sync.pipe(
     retryAtStartup(`starting ${ctx.name}`, Duration.millis(ctx.settings.adminTimeoutMs))
   )

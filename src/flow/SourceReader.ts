@@ -6,7 +6,7 @@
  * crash or kill at any point re-reads, never skips (at-least-once). While the queue is full the
  * consumer's batch handler waits, which pauses fetching (backpressure all the way to the broker).
  */
-import { Context, Duration, Effect, Layer, Queue, Ref, Schedule, type Scope, Stream, SubscriptionRef } from "effect"
+import { Context, Deferred, Duration, Effect, Fiber, Layer, Queue, Ref, Schedule, type Scope, Stream, SubscriptionRef } from "effect"
 import { KafkaClient } from "../kafka/KafkaClient.js"
 import type { KafkaError } from "../kafka/KafkaError.js"
 import type { FetchedBatch, TopicPartitionOffset } from "../kafka/KafkaRecord.js"
@@ -28,12 +28,15 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
   readonly session: (topics: ReadonlyArray<string>) => Effect.Effect<never, KafkaError, Scope.Scope>
   /** the writer calls this once the target acknowledged these batches */
   readonly acknowledge: (batches: ReadonlyArray<FetchedBatch>) => Effect.Effect<void>
+  /** the writer calls this when it stops for good: a stopping session then need not wait for it */
+  readonly writerStopped: Effect.Effect<void>
 }>() {
   static readonly make = Effect.gen(function*() {
     const ctx = yield* FlowContext
     const kafka = yield* KafkaClient
     const fetched = yield* Effect.acquireRelease(Queue.bounded<FetchedBatch>(QUEUE_CAPACITY), Queue.shutdown)
     const inFlight = yield* SubscriptionRef.make(0)
+    const writerGone = yield* Deferred.make<void>()
     // next offset to read per partition, acknowledged but not yet committed
     const pending = yield* Ref.make(new Map<string, TopicPartitionOffset>())
 
@@ -56,7 +59,11 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
         SubscriptionRef.update(inFlight, (n) => n - batches.length)
       )
 
-    const awaitDrained = inFlight.changes.pipe(Stream.takeUntil((n) => n <= 0), Stream.runDrain)
+    // everything handed over was acknowledged, or nobody is left to acknowledge it
+    const awaitDrained = Effect.raceFirst(
+      inFlight.changes.pipe(Stream.takeUntil((n) => n <= 0), Stream.runDrain),
+      Deferred.await(writerGone)
+    )
 
     const session = (topics: ReadonlyArray<string>) =>
       Effect.gen(function*() {
@@ -93,12 +100,21 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
             // stop handing batches over, let the writer finish what it has, commit, and only
             // then stop the consumer (kafkajs refuses commits once stopped)
             stopping = true
+            yield* Effect.logDebug(`${ctx.name}: session stopping, ${yield* SubscriptionRef.get(inFlight)} batches in flight`)
+            // finalizers run uninterruptibly, where a race could never interrupt its loser:
+            // wait (with the timeout) in a child fiber that may be interrupted
             yield* awaitDrained.pipe(
               Effect.timeoutFail({ duration: DRAIN_TIMEOUT, onTimeout: () => "timeout" as const }),
-              Effect.catchAll(() => Effect.logWarning(`${ctx.name}: in-flight batches not acknowledged within ${Duration.format(DRAIN_TIMEOUT)}; they will be re-read`))
+              Effect.catchAll(() => Effect.logWarning(`${ctx.name}: in-flight batches not acknowledged within ${Duration.format(DRAIN_TIMEOUT)}; they will be re-read`)),
+              Effect.interruptible,
+              Effect.fork,
+              Effect.flatMap(Fiber.join)
             )
+            yield* Effect.logDebug(`${ctx.name}: drained, committing`)
             yield* commit
+            yield* Effect.logDebug(`${ctx.name}: stopping consumer`)
             yield* consumer.stop
+            yield* Effect.logDebug(`${ctx.name}: session stopped`)
           })
         )
 
@@ -118,7 +134,7 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
         return yield* consumer.crashed
       })
 
-    return { fetched, session, acknowledge }
+    return { fetched, session, acknowledge, writerStopped: Deferred.succeed(writerGone, undefined).pipe(Effect.asVoid) }
   })
 
   static readonly layer = Layer.scoped(SourceReader, SourceReader.make)

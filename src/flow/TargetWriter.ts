@@ -36,28 +36,25 @@ export class TargetWriter extends Context.Tag("effect-mm2/TargetWriter")<TargetW
     const maxBytes = ctx.targetProducerSettings.maxRequestBytes
     const acksExpected = ctx.targetProducerSettings.acks !== 0
 
-    const sendRound = (round: ReadonlyArray<Chunk>) =>
-      producer.send(round.map((c) => c.write)).pipe(
-        retryTransient(`writing to ${ctx.settings.target}`),
+    /**
+     * Sends one round; partitions the broker did not acknowledge (kafkajs skips partitions its
+     * metadata does not know yet) are sent again with backoff, the acknowledged ones are not.
+     */
+    const sendRound = (round: ReadonlyArray<Chunk>) => {
+      let pending = round
+      const acked: Array<AckedBatch> = []
+      const attempt = Effect.suspend(() => producer.send(pending.map((c) => c.write))).pipe(
         Effect.flatMap((acks) => {
           const base = new Map<string, string>()
           for (const a of acks) base.set(`${a.topic}\u0000${a.partition}`, a.baseOffset)
-          const out: Array<AckedBatch> = []
-          for (const c of round) {
+          const missing: Array<Chunk> = []
+          for (const c of pending) {
             const b = base.get(`${c.write.topic}\u0000${c.write.partition}`)
             if (b === undefined && acksExpected) {
-              return Effect.fail(
-                new KafkaError({
-                  cluster: ctx.settings.target,
-                  operation: "produce",
-                  reason: "Transient",
-                  retriable: true,
-                  topic: c.write.topic,
-                  detail: `no acknowledgement for partition ${c.write.partition}`
-                })
-              )
+              missing.push(c)
+              continue
             }
-            out.push({
+            acked.push({
               sourceTopic: c.source.topic,
               targetTopic: c.write.topic,
               partition: c.write.partition,
@@ -66,9 +63,22 @@ export class TargetWriter extends Context.Tag("effect-mm2/TargetWriter")<TargetW
               targetBaseOffset: BigInt(b ?? "-1")
             })
           }
-          return Effect.succeed(out)
-        })
+          pending = missing
+          return missing.length === 0 ? Effect.succeed(acked) : Effect.fail(
+            new KafkaError({
+              cluster: ctx.settings.target,
+              operation: "produce",
+              reason: "Transient",
+              retriable: true,
+              topic: missing[0]!.write.topic,
+              detail: `no acknowledgement for partitions ${missing.map((c) => `${c.write.topic}-${c.write.partition}`).join(", ")}`
+            })
+          )
+        }),
+        retryTransient(`writing to ${ctx.settings.target}`)
       )
+      return attempt
+    }
 
     const write = (batches: ReadonlyArray<FetchedBatch>) =>
       Effect.gen(function*() {
