@@ -5,7 +5,7 @@
  * broker rejects batches above its `message.max.bytes` (1 MiB by default). Many partitions go in
  * one request (up to ROUND_MAX_BYTES), so round trips, not bytes, are what a round costs.
  */
-import { Context, Effect, Layer, Metric } from "effect"
+import { Context, Duration, Effect, Layer, Metric, ScopedRef } from "effect"
 import { KafkaClient } from "../kafka/KafkaClient.js"
 import { KafkaError } from "../kafka/KafkaError.js"
 import type { FetchedBatch } from "../kafka/KafkaRecord.js"
@@ -32,7 +32,12 @@ export class TargetWriter extends Context.Tag("effect-mm2/TargetWriter")<TargetW
     const ctx = yield* FlowContext
     const renamer = yield* PolicyRenamer
     const kafka = yield* KafkaClient
-    const producer = yield* kafka.producer(ctx.targetProducer, ctx.targetProducerSettings)
+    const connect = kafka.producer(ctx.targetProducer, ctx.targetProducerSettings)
+    const producer = yield* ScopedRef.fromAcquire(connect)
+    // a send that fails or hangs gets a fresh producer for its retry: fresh metadata (a remote
+    // topic that just grew) and no state left over from a request that never completed
+    const reconnect = ScopedRef.set(producer, connect).pipe(Effect.ignore)
+    const sendTimeout = Duration.millis(ctx.targetProducerSettings.requestTimeoutMs + 10_000)
     const maxBytes = ctx.targetProducerSettings.maxRequestBytes
     const acksExpected = ctx.targetProducerSettings.acks !== 0
 
@@ -43,7 +48,20 @@ export class TargetWriter extends Context.Tag("effect-mm2/TargetWriter")<TargetW
     const sendRound = (round: ReadonlyArray<Chunk>) => {
       let pending = round
       const acked: Array<AckedBatch> = []
-      const attempt = Effect.suspend(() => producer.send(pending.map((c) => c.write))).pipe(
+      const send = Effect.flatMap(ScopedRef.get(producer), (p) => p.send(pending.map((c) => c.write))).pipe(
+        Effect.timeoutFail({
+          duration: sendTimeout,
+          onTimeout: () =>
+            new KafkaError({
+              cluster: ctx.settings.target,
+              operation: "produce",
+              reason: "Transient",
+              retriable: true,
+              detail: `no response within ${Duration.format(sendTimeout)}`
+            })
+        })
+      )
+      const attempt = Effect.suspend(() => send).pipe(
         Effect.flatMap((acks) => {
           const base = new Map<string, string>()
           for (const a of acks) base.set(`${a.topic}\u0000${a.partition}`, a.baseOffset)
@@ -75,6 +93,7 @@ export class TargetWriter extends Context.Tag("effect-mm2/TargetWriter")<TargetW
             })
           )
         }),
+        Effect.tapError((e) => (e.retriable ? reconnect : Effect.void)),
         retryTransient(`writing to ${ctx.settings.target}`)
       )
       return attempt
