@@ -5,26 +5,22 @@
  * Errors are printed once, as one readable message, and exit with code 1.
  */
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { ValidationError } from "@effect/cli"
 import { Cause, Console, Effect } from "effect"
 import * as Cli from "./cli/Cli.js"
 
 const program = Effect.suspend(() => Cli.run(process.argv)).pipe(
-  Effect.tapErrorCause((cause) =>
-    Cause.isInterruptedOnly(cause)
-      ? Effect.void
-      : Console.error(
-        Cause.failures(cause).pipe((fs) => [...fs].map((e) => `effect-mm2: ${messageOf(e)}`).join("\n")) ||
-          Cause.pretty(cause)
-      )
-  ),
+  Effect.tapErrorCause((cause) => {
+    if (Cause.isInterruptedOnly(cause)) return Effect.void
+    const failures = [...Cause.failures(cause)]
+    // @effect/cli already printed what is wrong with the command line
+    const ours = failures.filter((e) => !ValidationError.isValidationError(e))
+    if (failures.length > 0 && ours.length === 0) return Effect.void
+    return Console.error(
+      ours.length > 0 ? ours.map((e) => `effect-mm2: ${e instanceof Error ? e.message : String(e)}`).join("\n") : Cause.pretty(cause)
+    )
+  }),
   Effect.provide(NodeContext.layer)
 )
-
-function messageOf(e: unknown): string {
-  if (typeof e === "object" && e !== null && "_tag" in e && (e as { _tag: unknown })._tag === "ValidationError") {
-    return "invalid command line (see --help)"
-  }
-  return e instanceof Error ? e.message : String(e)
-}
 
 NodeRuntime.runMain(program, { disableErrorReporting: true })
