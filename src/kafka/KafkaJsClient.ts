@@ -221,6 +221,11 @@ const make = Effect.gen(function*() {
       const client = makeKafka(kafkajs, c, log).consumer({
         groupId: o.groupId,
         allowAutoTopicCreation: false,
+        // after a kill -9 the dead member holds its partitions until its session expires: keep
+        // that short (we heartbeat every 3 s even while a batch waits for queue space)
+        sessionTimeout: 10_000,
+        heartbeatInterval: 1_000,
+        rebalanceTimeout: 30_000,
         readUncommitted: !(o.readCommitted ?? false),
         ...(o.maxBytesPerPartition !== undefined ? { maxBytesPerPartition: o.maxBytesPerPartition } : {}),
         ...(o.maxWaitTimeMs !== undefined ? { maxWaitTimeInMs: o.maxWaitTimeMs } : {}),
