@@ -1,0 +1,70 @@
+/**
+ * Flows are isolated: in one process, a flow whose target cannot be reached (a closed loopback
+ * port) does not stop or slow down the healthy flow next to it, before or after it gave up.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { inject } from "vitest"
+import {
+  createTopic,
+  endOffsets,
+  groupOffsets,
+  listTopics,
+  produceToPartitions,
+  progressGroup,
+  readAll,
+  startReplicator,
+  uniqueId,
+  waitForCount
+} from "./support/kafka.js"
+import { closedLoopbackPort } from "./support/process.js"
+import { expectedByPartition, indexedRecords, mixedRecords, viewByPartition } from "./support/records.js"
+
+describe("flow isolation", () => {
+  it.scopedLive("a flow to an unreachable cluster does not affect a healthy flow in the same process", () =>
+    Effect.gen(function*() {
+      const primary = inject("primaryBootstrap")
+      const backup = inject("backupBootstrap")
+      const dead = `127.0.0.1:${yield* closedLoopbackPort}`
+      const id = uniqueId()
+      const [p, b, d] = [`p${id}`, `b${id}`, `d${id}`]
+      const prefix = `iso${id}`
+      const topic = `${prefix}-t`
+      const first = mixedRecords(30, 60, 3)
+      const second = indexedRecords("second", 45, 3)
+      yield* createTopic(primary, topic, 3)
+      yield* produceToPartitions(primary, topic, first)
+
+      const replicator = yield* startReplicator({
+        "clusters": `${p}, ${b}, ${d}`,
+        [`${p}.bootstrap.servers`]: primary,
+        [`${b}.bootstrap.servers`]: backup,
+        [`${d}.bootstrap.servers`]: dead,
+        [`${p}->${b}.enabled`]: "true",
+        [`${p}->${d}.enabled`]: "true",
+        "topics": `${prefix}.*`,
+        "replication.factor": "-1",
+        "refresh.topics.interval.seconds": "1",
+        [`${b}.offset.flush.interval.ms`]: "500",
+        [`${d}.offset.flush.interval.ms`]: "500",
+        "admin.timeout.ms": "3000"
+      })
+      expect(replicator.settings.flows.map((f) => f.name)).toEqual([`${p}->${b}`, `${p}->${d}`])
+
+      const remote = `${p}.${topic}`
+      yield* waitForCount(backup, remote, first.length)
+      // well past the broken flow's admin.timeout.ms: whatever it does about it, it has done it
+      yield* Effect.sleep("6 seconds")
+      yield* produceToPartitions(primary, topic, second)
+
+      const all = [...first, ...second]
+      const copied = yield* readAll(backup, remote, all.length)
+      expect(viewByPartition(copied)).toEqual(expectedByPartition(all, 3))
+      expect(yield* endOffsets(backup, remote)).toEqual(yield* endOffsets(primary, topic))
+      // the healthy flow kept the process (here: the Mm2.run fiber) running
+      yield* replicator.expectRunning
+      // the broken flow never claimed progress it did not make, and wrote nowhere else
+      expect(yield* groupOffsets(primary, progressGroup(p, d), topic)).toEqual([-1, -1, -1])
+      expect((yield* listTopics(backup)).filter((n) => n.includes(prefix))).toEqual([remote])
+    }), 120_000)
+})
