@@ -61,11 +61,12 @@ const readUntilTopicsChange = (current: ReadonlyArray<ReplicatedTopic>) =>
     return yield* Effect.raceFirst(reading, changed).pipe(Effect.scoped)
   })
 
-export const run: Effect.Effect<
+/** Runs the flow; `onStarted` runs once its clusters answered and its topics are in place. */
+export const run = (onStarted: Effect.Effect<void> = Effect.void): Effect.Effect<
   never,
   KafkaError,
   FlowContext | SourceReader | TargetWriter | ReplicationLog | RemoteTopics
-> = Effect.gen(function*() {
+> => Effect.gen(function*() {
   const ctx = yield* FlowContext
   const topics = yield* RemoteTopics
   const reader = yield* SourceReader
@@ -73,6 +74,7 @@ export const run: Effect.Effect<
   const first = yield* topics.sync.pipe(
     retryAtStartup(`starting ${ctx.name}`, Duration.millis(ctx.settings.adminTimeoutMs))
   )
+  yield* onStarted
   const loop = Effect.iterate(first, {
     while: () => true,
     body: (current) =>

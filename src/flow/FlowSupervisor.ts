@@ -3,9 +3,11 @@
  * flow with backoff; a fatal one (bad credentials, invalid settings, an unreachable cluster at
  * start, a record the target refuses) stops that flow with one error line, and the others go on.
  */
-import { Data, Effect, FiberMap, Ref } from "effect"
+import { Clock, Data, Effect, FiberMap, Ref } from "effect"
 import type { FlowSettings } from "../config/Mm2Config.js"
+import { KafkaError } from "../kafka/KafkaError.js"
 import * as Flow from "./Flow.js"
+import type { FlowConfigError } from "./FlowContext.js"
 import { backoff } from "./Retry.js"
 
 export class FlowsFailed extends Data.TaggedError("FlowsFailed")<{
@@ -16,17 +18,44 @@ export class FlowsFailed extends Data.TaggedError("FlowsFailed")<{
   }
 }
 
-const isRetriable = (e: { readonly _tag: string; readonly retriable?: boolean }) =>
-  e._tag === "KafkaError" && e.retriable === true
+const isRetriable = (e: KafkaError | FlowConfigError) => e._tag === "KafkaError" && e.retriable
 
-/** One flow, restarted on transient failure; fails only with a fatal error. */
+/**
+ * One flow, restarted on transient failure; fails only with a fatal error. Until the flow has
+ * started once (its clients connected, its topics in place), transient errors are retried only
+ * for `admin.timeout.ms`: a cluster that never answers is a configuration problem, reported by name.
+ */
 export const superviseFlow = (settings: FlowSettings) =>
-  Flow.run.pipe(
-    Effect.provide(Flow.layer(settings)),
-    Effect.tapError((e) =>
-      isRetriable(e) ? Effect.logWarning(`flow ${settings.name} restarting after: ${e.message}`) : Effect.void
-    ),
-    Effect.retry({ schedule: backoff("1 second", "60 seconds"), while: isRetriable }),
+  Effect.gen(function*() {
+    const started = yield* Ref.make(false)
+    const deadline = (yield* Clock.currentTimeMillis) + settings.adminTimeoutMs
+    const keepTrying = (e: KafkaError | FlowConfigError) =>
+      isRetriable(e)
+        ? Effect.zipWith(Ref.get(started), Clock.currentTimeMillis, (ok, now) => ok || now < deadline)
+        : Effect.succeed(false)
+    return yield* Flow.run(Ref.set(started, true)).pipe(
+      Effect.provide(Flow.layer(settings)),
+      Effect.tapError((e) =>
+        isRetriable(e) ? Effect.logWarning(`flow ${settings.name} restarting after: ${e.message}`) : Effect.void
+      ),
+      Effect.retry({ schedule: backoff("1 second", "60 seconds"), while: keepTrying }),
+      Effect.catchIf(
+        (e): e is KafkaError => e._tag === "KafkaError" && e.retriable,
+        (e) =>
+          Effect.fail(
+            new KafkaError({
+              cluster: e.cluster,
+              operation: e.operation,
+              reason: e.reason,
+              retriable: false,
+              detail: `${e.detail} (gave up after admin.timeout.ms = ${settings.adminTimeoutMs} ms)`,
+              ...(e.topic !== undefined ? { topic: e.topic } : {}),
+              cause: e.cause
+            })
+          )
+      )
+    )
+  }).pipe(
     Effect.annotateLogs("flow", settings.name),
     Effect.withSpan("mm2.flow", { attributes: { flow: settings.name } })
   )

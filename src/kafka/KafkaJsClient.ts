@@ -2,7 +2,7 @@
  * KafkaClient on kafkajs 2.2.4 (patched and with all codecs, see internal/kafkajs.ts).
  * Every client is an acquireRelease resource: disconnect runs on success, failure and interruption.
  */
-import { Deferred, Duration, Effect, FiberSet, Layer, Runtime } from "effect"
+import { Deferred, Duration, Effect, Fiber, FiberSet, Layer, Runtime } from "effect"
 import type * as K from "kafkajs"
 import type { ConnectionSettings, ProducerSettings } from "./ClientSettings.js"
 import { type ConsumerOptions, KafkaClient, type KafkaConsumer, type KafkaProducer } from "./KafkaClient.js"
@@ -64,6 +64,19 @@ export const toKafkaError = (cluster: string, operation: string, topic?: string)
     ...(topic !== undefined ? { topic } : {}),
     cause: e
   })
+
+/**
+ * Waits at most `limit` for a client to close. Releases run uninterruptibly, where a timeout
+ * could never cut the wait short, so the wait runs in an interruptible child fiber.
+ */
+const closeWithin = (limit: Duration.DurationInput, close: () => Promise<unknown>) =>
+  Effect.promise(close).pipe(
+    Effect.timeout(limit),
+    Effect.ignore,
+    Effect.interruptible,
+    Effect.fork,
+    Effect.flatMap(Fiber.join)
+  )
 
 const call = <A>(cluster: string, operation: string, f: () => Promise<A>, topic?: string) =>
   Effect.tryPromise({ try: f, catch: toKafkaError(cluster, operation, topic) })
@@ -128,7 +141,7 @@ const make = Effect.gen(function*() {
       const client = makeKafka(kafkajs, c, log).admin()
       yield* Effect.acquireRelease(
         call(c.cluster, "connect admin", () => client.connect()),
-        () => Effect.promise(() => client.disconnect()).pipe(Effect.timeout("5 seconds"), Effect.ignore)
+        () => closeWithin("5 seconds", () => client.disconnect())
       )
       const op = <A>(name: string, f: () => Promise<A>, topic?: string) => call(c.cluster, name, f, topic)
       return {
@@ -189,7 +202,7 @@ const make = Effect.gen(function*() {
       })
       yield* Effect.acquireRelease(
         call(c.cluster, "connect producer", () => client.connect()),
-        () => Effect.promise(() => client.disconnect()).pipe(Effect.timeout("5 seconds"), Effect.ignore)
+        () => closeWithin("5 seconds", () => client.disconnect())
       )
       const compression = compressionCode(kafkajs, s.compression)
       const send = (writes: ReadonlyArray<PartitionWrite>) => {
@@ -238,7 +251,7 @@ const make = Effect.gen(function*() {
       })
       yield* Effect.acquireRelease(
         call(c.cluster, "connect consumer", () => client.connect()),
-        () => Effect.promise(() => client.disconnect()).pipe(Effect.timeout("10 seconds"), Effect.ignore)
+        () => closeWithin("10 seconds", () => client.disconnect())
       )
       yield* call(c.cluster, "subscribe", () => client.subscribe({ topics: [...o.topics], fromBeginning: o.fromBeginning }))
       const runPromise = yield* FiberSet.makeRuntimePromise<never>()
@@ -269,7 +282,7 @@ const make = Effect.gen(function*() {
       return {
         start,
         crashed: Deferred.await(crash),
-        stop: Effect.promise(() => client.stop()).pipe(Effect.timeout(Duration.seconds(30)), Effect.ignore),
+        stop: closeWithin(Duration.seconds(30), () => client.stop()),
         commit: (offsets) =>
           offsets.length === 0 ? Effect.void : call(c.cluster, "commit offsets", () =>
             client.commitOffsets(offsets.map((x) => ({ topic: x.topic, partition: x.partition, offset: x.offset }))))

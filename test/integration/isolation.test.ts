@@ -8,6 +8,7 @@ import { inject } from "vitest"
 import {
   createTopic,
   endOffsets,
+  eventually,
   groupOffsets,
   listTopics,
   produceToPartitions,
@@ -66,5 +67,23 @@ describe("flow isolation", () => {
       // the broken flow never claimed progress it did not make, and wrote nowhere else
       expect(yield* groupOffsets(primary, progressGroup(p, d), topic)).toEqual([-1, -1, -1])
       expect((yield* listTopics(backup)).filter((n) => n.includes(prefix))).toEqual([remote])
+
+      // README ("Startup gives up on a cluster that does not answer within admin.timeout.ms (fatal,
+      // named)"): the broken flow stops with one error naming its cluster, instead of restarting forever
+      const brokenFlow = `flow ${p}->${d}`
+      const stopped = yield* eventually(
+        () =>
+          `${brokenFlow} to stop with a fatal error (admin.timeout.ms = 3000); it logged instead:\n` +
+          replicator.logs().filter((l) => l.message.includes(brokenFlow)).slice(-3).map((l) => `  ${l.level} ${l.message}`).join("\n"),
+        Effect.sync(() => replicator.logs().filter((l) => l.level === "ERROR" && l.message.startsWith(`${brokenFlow} stopped`))),
+        (errors) => errors.length > 0,
+        { timeout: "30 seconds", interval: "500 millis" }
+      )
+      expect(stopped[0]?.message).toContain(d)
+      // and the healthy flow is still serving
+      const third = indexedRecords("third", 12, 3)
+      yield* produceToPartitions(primary, topic, third)
+      yield* waitForCount(backup, remote, all.length + third.length)
+      yield* replicator.expectRunning
     }), 120_000)
 })

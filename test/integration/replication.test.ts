@@ -149,7 +149,7 @@ describe("replication primary -> backup (DefaultReplicationPolicy)", () => {
         Effect.forkScoped
       )
       yield* forkUntilScopeCloses(
-        Flow.run.pipe(Effect.provide(services), Logger.withMinimumLogLevel(LogLevel.Warning)),
+        Flow.run().pipe(Effect.provide(services), Logger.withMinimumLogLevel(LogLevel.Warning)),
         `flow ${source}->${target}`
       )
 

@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto"
 import * as fsp from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Cause, Deferred, Duration, Effect, Either, Exit, Fiber, Logger, LogLevel, Option, Schedule, type Scope } from "effect"
+import { Cause, Deferred, Duration, Effect, Either, Exit, Fiber, Layer, Logger, LogLevel, Option, Schedule, type Scope } from "effect"
 import type { FlowsFailed } from "../../../src/flow/FlowSupervisor.js"
 import * as Mm2 from "../../../src/Mm2.js"
 import * as Mm2Config from "../../../src/config/Mm2Config.js"
@@ -337,8 +337,16 @@ export const resolveProps = (props: Readonly<Record<string, string>>, file = "in
     : Effect.succeed(resolved.right)
 }
 
+export interface LogEntry {
+  /** "INFO", "WARN", "ERROR", ... */
+  readonly level: string
+  readonly message: string
+}
+
 export interface Replicator {
   readonly settings: Mm2Config.Mm2Settings
+  /** what the replicator logged so far at the configured level (MM2_IT_LOG, default warnings) */
+  readonly logs: () => ReadonlyArray<LogEntry>
   readonly fiber: Fiber.RuntimeFiber<void, FlowsFailed>
   /** fails if the replicator has stopped (it must run until the test scope closes) */
   readonly expectRunning: Effect.Effect<void, Error>
@@ -399,9 +407,14 @@ export const startReplicator = (
 ): Effect.Effect<Replicator, Error, Scope.Scope> =>
   Effect.gen(function*() {
     const settings = yield* resolveProps(props)
+    const logs: Array<LogEntry> = []
+    const capture = Logger.make(({ logLevel, message }) => {
+      const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
+      logs.push({ level: logLevel.label, message: text })
+    })
     const fiber = yield* forkUntilScopeCloses(
       Mm2.run(settings).pipe(
-        Effect.provide(KafkaJsClient.layer),
+        Effect.provide(Layer.merge(KafkaJsClient.layer, Logger.add(capture))),
         Effect.tapErrorCause((cause) =>
           Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError("replicator stopped", cause)
         ),
@@ -421,6 +434,7 @@ export const startReplicator = (
       }))
     return {
       settings,
+      logs: () => [...logs],
       fiber,
       expectRunning,
       stop: (timeout = FINALIZER_STOP_TIMEOUT) => stopFiber(fiber, timeout, "the replicator")

@@ -75,7 +75,8 @@ export const BASE_TIMESTAMP = Math.floor(Date.now() / 1000) * 1000 - 3_600_000
  * `n` records exercising what MM2 must copy verbatim, each with its explicit partition (not the
  * key's hash partition): keys, null keys, a key repeated across partitions, tombstones (null
  * values), empty values, binary values, headers with duplicate keys, null and empty values, and
- * integer-like keys ("1", "b", "0" must keep that order), and explicit, non-monotonic timestamps.
+ * integer-like keys ("1", "b", "0" must keep that order), and explicit, non-monotonic timestamps
+ * (including 0 and one 40 days back).
  */
 export const mixedRecords = (topicIndex: number, n: number, partitions: number): Array<readonly [number, OutRecord]> => {
   const out: Array<readonly [number, OutRecord]> = []
@@ -95,8 +96,14 @@ export const mixedRecords = (topicIndex: number, n: number, partitions: number):
       : i % 4 === 2
       ? [["1", "one"], ["b", "bee"], ["0", "zero"]]
       : [["bin", pseudoRandomBytes(i, 8)], ["", "empty-key"], ["10", null], ["2", "two"]]
-    // out of order on purpose (CreateTime does not have to grow), 13-digit millis
-    const timestamp = BASE_TIMESTAMP + ((i * 7919) % n) * 1_000 + topicIndex
+    // out of order on purpose (CreateTime does not have to grow); a few far apart: the epoch
+    // itself and 40 days back (every partition also holds recent records, so time retention,
+    // which looks at a segment's newest timestamp, keeps them)
+    const timestamp = i % 17 === 5
+      ? 0
+      : i % 17 === 11
+      ? BASE_TIMESTAMP - 40 * 86_400_000
+      : BASE_TIMESTAMP + ((i * 7919) % n) * 1_000 + topicIndex
     // explicit partition, deliberately unrelated to the key
     const partition = (i * 2 + topicIndex) % partitions
     out.push([partition, rec({ key, value, headers, timestamp })])
