@@ -16,7 +16,7 @@ import { FlowContext, type FlowConfigError } from "./FlowContext.js"
 import { PolicyRenamer } from "./PolicyRenamer.js"
 import { type ReplicatedTopic, RemoteTopics } from "./RemoteTopics.js"
 import { ReplicationLog } from "./ReplicationLog.js"
-import { backoff, retryAtStartup, retryTransient } from "./Retry.js"
+import { backoff, retryTransient } from "./Retry.js"
 import { SourceReader } from "./SourceReader.js"
 import { TargetWriter } from "./TargetWriter.js"
 
@@ -71,9 +71,8 @@ export const run = (onStarted: Effect.Effect<void> = Effect.void): Effect.Effect
   const topics = yield* RemoteTopics
   const reader = yield* SourceReader
   const writing = yield* Effect.forkScoped(pipeline.pipe(Effect.onExit(() => reader.writerStopped)))
-  const first = yield* topics.sync.pipe(
-    retryAtStartup(`starting ${ctx.name}`, Duration.millis(ctx.settings.adminTimeoutMs))
-  )
+  // a failure here fails the run; the supervisor retries it until admin.timeout.ms has passed
+  const first = yield* topics.sync
   yield* onStarted
   const loop = Effect.iterate(first, {
     while: () => true,

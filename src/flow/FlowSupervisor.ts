@@ -5,7 +5,7 @@
  */
 import { Clock, Data, Effect, FiberMap, Ref } from "effect"
 import type { FlowSettings } from "../config/Mm2Config.js"
-import { KafkaError } from "../kafka/KafkaError.js"
+import type { KafkaError } from "../kafka/KafkaError.js"
 import * as Flow from "./Flow.js"
 import type { FlowConfigError } from "./FlowContext.js"
 import { backoff } from "./Retry.js"
@@ -18,7 +18,7 @@ export class FlowsFailed extends Data.TaggedError("FlowsFailed")<{
   }
 }
 
-const isRetriable = (e: KafkaError | FlowConfigError) => e._tag === "KafkaError" && e.retriable
+const isRetriable = (e: KafkaError | FlowConfigError): e is KafkaError => e._tag === "KafkaError" && e.retriable
 
 /**
  * One flow, restarted on transient failure; fails only with a fatal error. Until the flow has
@@ -39,21 +39,7 @@ export const superviseFlow = (settings: FlowSettings) =>
         isRetriable(e) ? Effect.logWarning(`flow ${settings.name} restarting after: ${e.message}`) : Effect.void
       ),
       Effect.retry({ schedule: backoff("1 second", "60 seconds"), while: keepTrying }),
-      Effect.catchIf(
-        (e): e is KafkaError => e._tag === "KafkaError" && e.retriable,
-        (e) =>
-          Effect.fail(
-            new KafkaError({
-              cluster: e.cluster,
-              operation: e.operation,
-              reason: e.reason,
-              retriable: false,
-              detail: `${e.detail} (gave up after admin.timeout.ms = ${settings.adminTimeoutMs} ms)`,
-              ...(e.topic !== undefined ? { topic: e.topic } : {}),
-              cause: e.cause
-            })
-          )
-      )
+      Effect.catchIf(isRetriable, (e) => Effect.fail(e.asFatal(`gave up after admin.timeout.ms = ${settings.adminTimeoutMs} ms`)))
     )
   }).pipe(
     Effect.annotateLogs("flow", settings.name),

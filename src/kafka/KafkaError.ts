@@ -14,6 +14,19 @@ export class KafkaError extends Data.TaggedError("KafkaError")<{
   readonly topic?: string
   readonly cause?: unknown
 }> {
+  /** The same failure, no longer worth retrying (e.g. a cluster that never answered at start). */
+  asFatal(note: string): KafkaError {
+    return new KafkaError({
+      cluster: this.cluster,
+      operation: this.operation,
+      reason: this.reason,
+      retriable: false,
+      detail: `${this.detail} (${note})`,
+      ...(this.topic !== undefined ? { topic: this.topic } : {}),
+      cause: this.cause
+    })
+  }
+
   override get message(): string {
     const where = this.topic === undefined ? "" : ` (topic ${this.topic})`
     return `${this.operation} on cluster '${this.cluster}'${where} failed: ${this.detail}`

@@ -77,45 +77,31 @@ describe("compression", () => {
       yield* replicator.expectRunning
     }), 120_000)
 
-  it.scopedLive("a target producer with compression.type = zstd replicates everything", () =>
-    Effect.gen(function*() {
-      const primary = inject("primaryBootstrap")
-      const backup = inject("backupBootstrap")
-      const id = uniqueId()
-      const [source, target] = [`p${id}`, `b${id}`]
-      const prefix = `zstd${id}`
-      const topics = yield* sourceTopics(primary, prefix, ["lz4", "gzip"])
-      const replicator = yield* startReplicator(flowProps({
-        source,
-        target,
-        sourceBootstrap: primary,
-        targetBootstrap: backup,
-        topics: `${prefix}.*`,
-        extra: { [`${target}.producer.compression.type`]: "zstd" }
-      }))
-      expect(replicator.settings.flows[0]?.targetProducer.get("compression.type")).toBe("zstd")
-      yield* expectReplicated(backup, source, primary, topics)
-      yield* replicator.expectRunning
-    }), 120_000)
-
-  it.scopedLive("a target producer with acks = 1 replicates everything", () =>
-    Effect.gen(function*() {
-      const primary = inject("primaryBootstrap")
-      const backup = inject("backupBootstrap")
-      const id = uniqueId()
-      const [source, target] = [`p${id}`, `b${id}`]
-      const prefix = `acks${id}`
-      const topics = yield* sourceTopics(primary, prefix, ["snappy", "zstd"])
-      const replicator = yield* startReplicator(flowProps({
-        source,
-        target,
-        sourceBootstrap: primary,
-        targetBootstrap: backup,
-        topics: `${prefix}.*`,
-        extra: { [`${target}.producer.acks`]: "1" }
-      }))
-      expect(replicator.settings.flows[0]?.targetProducer.get("acks")).toBe("1")
-      yield* expectReplicated(backup, source, primary, topics)
-      yield* replicator.expectRunning
-    }), 120_000)
+  // target producer overrides (`<target>.producer.<key>`) reach the flow and change nothing in the data
+  const overrides = [
+    { name: "compression.type = zstd", tag: "zstd", key: "compression.type", value: "zstd", codecs: ["lz4", "gzip"] },
+    { name: "acks = 1", tag: "acks", key: "acks", value: "1", codecs: ["snappy", "zstd"] }
+  ] as const
+  for (const o of overrides) {
+    it.scopedLive(`a target producer with ${o.name} replicates everything`, () =>
+      Effect.gen(function*() {
+        const primary = inject("primaryBootstrap")
+        const backup = inject("backupBootstrap")
+        const id = uniqueId()
+        const [source, target] = [`p${id}`, `b${id}`]
+        const prefix = `${o.tag}${id}`
+        const topics = yield* sourceTopics(primary, prefix, o.codecs)
+        const replicator = yield* startReplicator(flowProps({
+          source,
+          target,
+          sourceBootstrap: primary,
+          targetBootstrap: backup,
+          topics: `${prefix}.*`,
+          extra: { [`${target}.producer.${o.key}`]: o.value }
+        }))
+        expect(replicator.settings.flows[0]?.targetProducer.get(o.key)).toBe(o.value)
+        yield* expectReplicated(backup, source, primary, topics)
+        yield* replicator.expectRunning
+      }), 120_000)
+  }
 })

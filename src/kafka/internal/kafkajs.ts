@@ -6,9 +6,9 @@
  * - record decoder: kafkajs folds headers into an object, which loses the interleaving of
  *   different keys and reorders integer-like keys. MM2 copies headers byte for byte, in order,
  *   so we decode them into an ordered `{ key, value }[]` and skip the per-record object spread.
- * - record encoder: kafkajs only encodes header objects and throws on a null header value
- *   (`Buffer.byteLength(null)`); ours encodes the ordered list, null values included.
- * - produce request: see produceRequest.ts (one-pass RecordBatch encoding, native CRC32C).
+ * - produce request: kafkajs only encodes header objects and throws on a null header value
+ *   (`Buffer.byteLength(null)`); ours (produceRequest.ts) encodes the ordered list, null values
+ *   included, in one pass into one buffer with a native CRC32C.
  * - grouping messages per partition: kafkajs's version copies the partition array for every
  *   message (quadratic). Ours is linear, and accepts batches that are already grouped by
  *   partition (see `PRE_GROUPED`), which is how the replication writer sends them.
@@ -36,20 +36,6 @@ interface Decoder {
   readVarIntArray<T>(f: (d: Decoder) => T): T[]
 }
 
-interface EncoderInstance {
-  writeVarInt(n: number): EncoderInstance
-  writeInt8(n: number): EncoderInstance
-  writeVarLong(n: unknown): EncoderInstance
-  writeVarIntBytes(b: Buffer | null): EncoderInstance
-  writeVarIntString(s: string): EncoderInstance
-  writeVarIntArray(a: ReadonlyArray<EncoderInstance>): EncoderInstance
-}
-interface EncoderClass {
-  new (): EncoderInstance
-  sizeOfVarInt(n: number): number
-  sizeOfVarLong(n: unknown): number
-  sizeOfVarIntBytes(b: Buffer | null): number
-}
 interface LongStatic {
   fromValue(v: unknown): { add(n: unknown): { toString(): string } }
 }
@@ -103,42 +89,6 @@ export const toOrderedHeaders = (headers: unknown): ReadonlyArray<OrderedHeader>
     }
   }
   return out
-}
-
-const patchRecordEncoder = (Encoder: EncoderClass) => {
-  install("protocol/recordBatch/record/v0/index.js", (record: {
-    offsetDelta?: number
-    timestampDelta?: number
-    key: Buffer | null
-    value: Buffer | null
-    headers?: unknown
-  }) => {
-    const offsetDelta = record.offsetDelta ?? 0
-    const timestampDelta = record.timestampDelta ?? 0
-    const headers = toOrderedHeaders(record.headers)
-    let headersSize = Encoder.sizeOfVarInt(headers.length)
-    const encodedHeaders: Array<EncoderInstance> = new Array(headers.length)
-    for (let i = 0; i < headers.length; i++) {
-      const h = headers[i]!
-      headersSize += Encoder.sizeOfVarInt(Buffer.byteLength(h.key)) + Buffer.byteLength(h.key) +
-        Encoder.sizeOfVarIntBytes(h.value)
-      encodedHeaders[i] = new Encoder().writeVarIntString(h.key).writeVarIntBytes(h.value)
-    }
-    const sizeOfBody = 1 +
-      Encoder.sizeOfVarLong(timestampDelta) +
-      Encoder.sizeOfVarInt(offsetDelta) +
-      Encoder.sizeOfVarIntBytes(record.key ?? null) +
-      Encoder.sizeOfVarIntBytes(record.value ?? null) +
-      headersSize
-    return new Encoder()
-      .writeVarInt(sizeOfBody)
-      .writeInt8(0)
-      .writeVarLong(timestampDelta)
-      .writeVarInt(offsetDelta)
-      .writeVarIntBytes(record.key ?? null)
-      .writeVarIntBytes(record.value ?? null)
-      .writeVarIntArray(encodedHeaders)
-  })
 }
 
 const patchGroupMessagesPerPartition = () => {
@@ -197,16 +147,15 @@ let loaded: Promise<typeof KafkaJsTypes> | undefined
 export const loadKafkaJs = (): Promise<typeof KafkaJsTypes> => {
   loaded ??= (async () => {
     const Long = require(kafkajsFile("utils/long.js")) as LongStatic
-    const Encoder = require(kafkajsFile("protocol/encoder.js")) as EncoderClass
+    const Encoder = require(kafkajsFile("protocol/encoder.js")) as ProduceDeps["Encoder"]
     patchRecordDecoder(Long)
-    patchRecordEncoder(Encoder)
     patchGroupMessagesPerPartition()
     const codecs = require(kafkajsFile("protocol/message/compression/index.js")) as {
       lookupCodec: (type: number) => { compress(e: { buffer: Buffer }): Promise<Buffer> } | null
     }
     install("protocol/requests/produce/v3/request.js", makeProduceRequest({
       apiKey: 0,
-      Encoder: Encoder as unknown as ProduceDeps["Encoder"],
+      Encoder,
       lookupCodec: codecs.lookupCodec,
       toOrderedHeaders,
       longToBigInt: (v) => BigInt(String(v))
