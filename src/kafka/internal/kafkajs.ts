@@ -115,25 +115,33 @@ interface Codec {
   decompress(buffer: Buffer): Promise<Buffer>
 }
 
-const registerCodecs = (kafkajs: typeof KafkaJsTypes, zstd: { compress(b: Buffer, level: number): Uint8Array; decompress(b: Buffer): Uint8Array }) => {
+/** The zstd binding's surface we use (`@mongodb-js/zstd`, N-API, prebuilt per platform). */
+interface Zstd {
+  compress(b: Buffer, level?: number): Promise<Buffer>
+  decompress(b: Buffer): Promise<Buffer>
+}
+
+/**
+ * zstd: a native binding that decompresses by streaming, so frames without a content size
+ * (what Java's producer writes) decode whatever their size; the wasm codec used before guessed
+ * a 1 MiB output buffer and failed on larger batches. Work runs on libuv's thread pool, off
+ * the event loop, like lz4-napi's.
+ */
+const registerCodecs = (kafkajs: typeof KafkaJsTypes) => {
   const snappy = require("kafkajs-snappy") as () => Codec
   const lz4 = require("lz4-napi") as {
     compressFrame(b: Buffer): Promise<Buffer>
     decompressFrame(b: Buffer): Promise<Buffer>
   }
+  const zstd = require("@mongodb-js/zstd") as Zstd
   const lz4Codec: Codec = {
     compress: (encoder) => lz4.compressFrame(encoder.buffer),
     decompress: (buffer) => lz4.decompressFrame(buffer)
   }
   const zstdCodec: Codec = {
-    compress: async (encoder) => {
-      const out = zstd.compress(encoder.buffer, 3)
-      return Buffer.from(out.buffer, out.byteOffset, out.byteLength)
-    },
-    decompress: async (buffer) => {
-      const out = zstd.decompress(buffer)
-      return Buffer.from(out.buffer, out.byteOffset, out.byteLength)
-    }
+    // level 3 is zstd's (and Kafka's) default
+    compress: (encoder) => zstd.compress(encoder.buffer, 3),
+    decompress: (buffer) => zstd.decompress(buffer)
   }
   const codecs = kafkajs.CompressionCodecs as unknown as Record<number, () => Codec>
   codecs[kafkajs.CompressionTypes.Snappy] = snappy
@@ -161,9 +169,7 @@ export const loadKafkaJs = (): Promise<typeof KafkaJsTypes> => {
       longToBigInt: (v) => BigInt(String(v))
     }))
     const kafkajs = require("kafkajs") as typeof KafkaJsTypes
-    const zstd = await import("@bokuweb/zstd-wasm")
-    await zstd.init()
-    registerCodecs(kafkajs, zstd)
+    registerCodecs(kafkajs)
     return kafkajs
   })()
   return loaded
