@@ -6,6 +6,7 @@
 import { Clock, Data, Effect, FiberMap, Ref } from "effect"
 import type { FlowSettings } from "../config/Mm2Config.js"
 import type { KafkaError } from "../kafka/KafkaError.js"
+import * as FailureStreak from "./FailureStreak.js"
 import * as Flow from "./Flow.js"
 import type { FlowConfigError } from "./FlowContext.js"
 import { backoff } from "./Retry.js"
@@ -28,16 +29,15 @@ const isRetriable = (e: KafkaError | FlowConfigError): e is KafkaError => e._tag
 export const superviseFlow = (settings: FlowSettings) =>
   Effect.gen(function*() {
     const started = yield* Ref.make(false)
+    const streak = yield* FailureStreak.make(`flow ${settings.name}`)
     const deadline = (yield* Clock.currentTimeMillis) + settings.adminTimeoutMs
     const keepTrying = (e: KafkaError | FlowConfigError) =>
       isRetriable(e)
         ? Effect.zipWith(Ref.get(started), Clock.currentTimeMillis, (ok, now) => ok || now < deadline)
         : Effect.succeed(false)
-    return yield* Flow.run(Ref.set(started, true)).pipe(
+    return yield* Flow.run(Effect.zipRight(Ref.set(started, true), streak.healthy)).pipe(
       Effect.provide(Flow.layer(settings)),
-      Effect.tapError((e) =>
-        isRetriable(e) ? Effect.logWarning(`flow ${settings.name} restarting after: ${e.message}`) : Effect.void
-      ),
+      Effect.tapError((e) => (isRetriable(e) ? streak.failed(e.message) : Effect.void)),
       Effect.retry({ schedule: backoff("1 second", "60 seconds"), while: keepTrying }),
       Effect.catchIf(isRetriable, (e) => Effect.fail(e.asFatal(`gave up after admin.timeout.ms = ${settings.adminTimeoutMs} ms`)))
     )

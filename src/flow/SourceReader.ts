@@ -10,6 +10,7 @@ import { Context, Deferred, Duration, Effect, Fiber, Layer, Queue, Ref, Schedule
 import { KafkaClient } from "../kafka/KafkaClient.js"
 import type { KafkaError } from "../kafka/KafkaError.js"
 import type { FetchedBatch, TopicPartitionOffset } from "../kafka/KafkaRecord.js"
+import * as FailureStreak from "./FailureStreak.js"
 import { FlowContext } from "./FlowContext.js"
 
 /** Fetched-but-unwritten batches held per flow; each is at most ~1 MiB (the fetch size per partition). */
@@ -39,6 +40,9 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
     const writerGone = yield* Deferred.make<void>()
     // next offset to read per partition, acknowledged but not yet committed
     const pending = yield* Ref.make(new Map<string, TopicPartitionOffset>())
+    // sessions that fail before delivering anything (a broker down, a batch no codec can read)
+    // are one run of failures; the first batch delivered ends it
+    const streak = yield* FailureStreak.make(`reading from cluster '${ctx.settings.source}'`)
 
     const acknowledge = (batches: ReadonlyArray<FetchedBatch>) =>
       Effect.zipRight(
@@ -122,7 +126,7 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
           stopping
             ? Effect.void // never handed over: not acknowledged, so re-read by the next session
             : Effect.zipRight(
-              SubscriptionRef.update(inFlight, (n) => n + 1),
+              Effect.zipRight(streak.healthy, SubscriptionRef.update(inFlight, (n) => n + 1)),
               Queue.offer(fetched, batch).pipe(Effect.onInterrupt(() => SubscriptionRef.update(inFlight, (n) => n - 1)))
             )
         )
@@ -132,7 +136,7 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
           Effect.forkScoped
         )
         return yield* consumer.crashed
-      })
+      }).pipe(Effect.tapError((e) => (e.retriable ? streak.failed(e.message) : Effect.void)))
 
     return { fetched, session, acknowledge, writerStopped: Deferred.succeed(writerGone, undefined).pipe(Effect.asVoid) }
   })

@@ -13,7 +13,8 @@ import { FlowContext } from "./FlowContext.js"
 import { PolicyRenamer } from "./PolicyRenamer.js"
 import { type Chunk, chunksOf, roundsOf } from "./ProduceRounds.js"
 import type { AckedBatch } from "./ReplicationLog.js"
-import { retryTransient } from "./Retry.js"
+import * as FailureStreak from "./FailureStreak.js"
+import { retryTransientWith } from "./Retry.js"
 
 export const recordsReplicated = Metric.counter("mm2_records_replicated", {
   description: "records acknowledged by the target",
@@ -40,6 +41,8 @@ export class TargetWriter extends Context.Tag("effect-mm2/TargetWriter")<TargetW
     const sendTimeout = Duration.millis(ctx.targetProducerSettings.requestTimeoutMs + 10_000)
     const maxBytes = ctx.targetProducerSettings.maxRequestBytes
     const acksExpected = ctx.targetProducerSettings.acks !== 0
+    // one run of failures across rounds: a target that stays down escalates to ERROR
+    const streak = yield* FailureStreak.make(`writing to cluster '${ctx.settings.target}'`)
 
     /**
      * Sends one round; partitions the broker did not acknowledge (kafkajs skips partitions its
@@ -94,7 +97,7 @@ export class TargetWriter extends Context.Tag("effect-mm2/TargetWriter")<TargetW
           )
         }),
         Effect.tapError((e) => (e.retriable ? reconnect : Effect.void)),
-        retryTransient(`writing to ${ctx.settings.target}`)
+        retryTransientWith(streak)
       )
       return attempt
     }
