@@ -5,7 +5,8 @@
  * same definitions serve validation and the `--validate` dump. Failure messages are written for
  * users ("expected an integer, got \"two\""); the caller prefixes file and key.
  */
-import { ParseResult, Schema, SchemaAST } from "effect"
+import { Either, ParseResult, Schema, type SchemaAST } from "effect"
+import { compileFullMatch } from "../policy/JavaRegex.js"
 
 /** Java `Boolean.parseBoolean`: only a case-insensitive exact `true` is true (no trimming). */
 export const parseBoolean = (value: string | undefined): boolean => value !== undefined && value.toLowerCase() === "true"
@@ -91,8 +92,9 @@ export const JavaList: Schema.Schema<ReadonlyArray<string>, string> = Schema.tra
 )
 
 /**
- * A `LIST` of Java regexes (topic/group filters). Each element must also compile as a JS
- * regex, since that is what will run; Java-only syntax is reported here rather than at runtime.
+ * A `LIST` of Java regexes (topic/group filters). Each element must translate to a JS regex
+ * with the same meaning (policy/JavaRegex.ts), since that is what will run; Java-only syntax is
+ * reported here, every bad element at once, rather than when a flow starts.
  */
 export const RegexList: Schema.Schema<ReadonlyArray<string>, string> = Schema.transformOrFail(
   Schema.String,
@@ -101,14 +103,13 @@ export const RegexList: Schema.Schema<ReadonlyArray<string>, string> = Schema.tr
     strict: true,
     decode: (s, _, ast) => {
       const xs = splitList(s)
-      for (const x of xs) {
-        try {
-          new RegExp(x)
-        } catch (e) {
-          return invalid(ast, s, `invalid regular expression ${quote(x)}: ${e instanceof Error ? e.message : String(e)}`)
-        }
-      }
-      return ParseResult.succeed(xs)
+      const problems = xs.flatMap((x) =>
+        Either.match(compileFullMatch(x), {
+          onLeft: (reason) => [`invalid regular expression ${quote(x)}: ${reason}`],
+          onRight: () => []
+        })
+      )
+      return problems.length === 0 ? ParseResult.succeed(xs) : invalid(ast, s, problems.join("; "))
     },
     encode: (xs) => ParseResult.succeed(xs.join(","))
   }

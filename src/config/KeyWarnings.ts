@@ -126,6 +126,10 @@ const clusterKeyMessage = (key: string, alias: string, clusters: ReadonlyArray<s
 
 const TOP_LEVEL_CANDIDATES: ReadonlySet<string> = new Set([...TOP_LEVEL_KEYS, ...CONNECTOR_KEYS])
 
+// client settings effect-mm2 acts on: users set them at top level expecting an effect, MM2 gives none
+const TOP_LEVEL_PRODUCER_KEYS: ReadonlySet<string> = new Set(["acks", "compression.type", "max.request.size"])
+const TOP_LEVEL_CONSUMER_KEYS: ReadonlySet<string> = new Set(["auto.offset.reset", "isolation.level", "max.partition.fetch.bytes"])
+
 /** A key with no alias or flow prefix. */
 const topLevelKeyMessage = (key: string, clusters: ReadonlyArray<string>): string | undefined => {
   const alias = clusters[0] ?? "<alias>"
@@ -146,6 +150,12 @@ const topLevelKeyMessage = (key: string, clusters: ReadonlyArray<string>): strin
       const override = kind === "producer" ? ` or ${flow}.producer.override.${key.slice(kind.length + 1)}` : ""
       return `top-level ${kind}.* settings are ignored by MM2; use ${alias}.${key} (one cluster)${override}`
     }
+  }
+  if (TOP_LEVEL_PRODUCER_KEYS.has(key)) {
+    return `producer setting, ignored at top level by MM2; use ${alias}.producer.${key} (one cluster) or ${flow}.producer.override.${key}`
+  }
+  if (TOP_LEVEL_CONSUMER_KEYS.has(key)) {
+    return `consumer setting, ignored at top level by MM2; use ${alias}.consumer.${key} (one cluster) or ${flow}.source.consumer.${key}`
   }
   if (FLOW_ONLY_KEYS.has(key)) return `ignored at top level, MM2 reads it only per flow; use ${flow}.${key}`
   if (WORKER_KEYS.has(key)) return `worker setting, ignored at top level by MM2; set it per target cluster, e.g. ${alias}.${key}`

@@ -5,7 +5,7 @@
  * `resolve` is pure and reports every problem at once; `load` adds reading the file.
  */
 import { Context, Effect, Either, Layer, ParseResult, Schema } from "effect"
-import { flowClients } from "./ClientConfig.js"
+import { flowClients, flowClientSettings } from "./ClientConfig.js"
 import { clusterPropsSourced, values } from "./ClusterProps.js"
 import { type ConfigError, type ConfigIssue, formatIssue, InvalidConfig } from "./ConfigError.js"
 import { connectorConfigSourced, workerConfig } from "./ConnectorConfig.js"
@@ -41,7 +41,9 @@ const decodeIssues = (error: ParseResult.ParseError, originOf: (key: string) => 
 const resolveFlow = (
   raw: ReadonlyMap<string, string>,
   pair: HerderPair,
-  issues: Array<ConfigIssue>
+  issues: Array<ConfigIssue>,
+  /** clusters already reported for a missing bootstrap.servers: their clients are not typed */
+  unreachable: ReadonlySet<string>
 ): FlowSettings | undefined => {
   const { source, target } = pair
   const sourced = connectorConfigSourced(raw, source, target)
@@ -57,7 +59,14 @@ const resolveFlow = (
     issues.push(...decodeIssues(offsetFlushIntervalMs.left, () => flush?.origin ?? "offset.flush.interval.ms"))
   }
 
-  if (Either.isLeft(decoded) || Either.isLeft(offsetFlushIntervalMs)) return undefined
+  const clients = unreachable.has(source) || unreachable.has(target)
+    ? undefined
+    : flowClientSettings(raw, source, target, sourced)
+  if (clients !== undefined && Either.isLeft(clients)) issues.push(...clients.left)
+
+  if (Either.isLeft(decoded) || Either.isLeft(offsetFlushIntervalMs) || clients === undefined || Either.isLeft(clients)) {
+    return undefined
+  }
   return {
     source,
     target,
@@ -66,7 +75,8 @@ const resolveFlow = (
     heartbeatsEnabled: pair.heartbeatsEnabled,
     ...decoded.right,
     offsetFlushIntervalMs: offsetFlushIntervalMs.right,
-    ...flowClients(raw, target, connector),
+    ...flowClients(raw, target, sourced),
+    clients: clients.right,
     raw: connector,
     worker: workerConfig(raw, source, target)
   }
@@ -97,9 +107,11 @@ export const resolve = (
   const used = selection.clusters.filter((alias) =>
     selection.herderPairs.some((p) => p.source === alias || p.target === alias)
   )
+  const unreachable = new Set<string>()
   for (const alias of used) {
     const bootstrap = clusterPropsSourced(raw, alias).get("bootstrap.servers")
     if (bootstrap === undefined || bootstrap.value.trim() === "") {
+      unreachable.add(alias)
       const flows = selection.herderPairs
         .filter((p) => p.source === alias || p.target === alias)
         .map((p) => flowName(p.source, p.target))
@@ -112,7 +124,7 @@ export const resolve = (
 
   const herders: Array<HerderSettings> = []
   for (const pair of selection.herderPairs) {
-    const settings = resolveFlow(raw, pair, issues)
+    const settings = resolveFlow(raw, pair, issues, unreachable)
     if (settings !== undefined) herders.push({ ...pair, settings })
   }
 

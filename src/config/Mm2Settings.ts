@@ -1,7 +1,7 @@
 /**
  * The resolved, validated shape of an `mm2.properties` file.
  */
-import type { FlowClients } from "./ClientConfig.js"
+import type { FlowClients, FlowClientSettings } from "./ClientConfig.js"
 import type { ConnectorSettings } from "./ConnectorSettings.js"
 
 export type { ClientProps } from "./ClientConfig.js"
@@ -21,6 +21,8 @@ export interface FlowSettings extends ConnectorSettings, FlowClients {
    * default is 5000 ms, not Connect's 60000.
    */
   readonly offsetFlushIntervalMs: number
+  /** Every client of the flow, typed and checked at validation time. */
+  readonly clients: FlowClientSettings
   /** The flow's connector config as MM2 derives it (spec §1.6), unresolved, without `name`/`connector.class`. */
   readonly raw: ReadonlyMap<string, string>
   /** The herder's Connect worker config as MM2 derives it (spec §1.5), unresolved. */

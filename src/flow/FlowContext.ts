@@ -1,16 +1,12 @@
 /**
  * Everything a flow's services share: its settings, its replication policy and topic filter,
- * and the client settings of each Kafka client it opens. Built once per flow; a bad value here
- * (unknown policy class, invalid regex, unusable client key) stops the flow before it connects.
+ * and the client settings of each Kafka client it opens. Built once per flow. Configuration
+ * validation already checked all of it; a bad value can only reach here from settings built by
+ * hand (an embedding program), and then stops the flow before it connects, naming the key.
  */
 import { Context, Data, Effect, Either, Layer } from "effect"
 import type { FlowSettings } from "../config/Mm2Config.js"
-import {
-  type ConnectionSettings,
-  connectionSettings,
-  type ProducerSettings,
-  producerSettings
-} from "../kafka/ClientSettings.js"
+import type { ConnectionSettings, ConsumerSettings, ProducerSettings } from "../kafka/ClientSettings.js"
 import { fromClassName } from "../policy/PolicyFromConfig.js"
 import type { ReplicationPolicy } from "../policy/ReplicationPolicy.js"
 import { makeTopicFilter } from "../policy/TopicFilter.js"
@@ -36,6 +32,7 @@ export interface FlowContextShape {
   /** the source consumer group that stores replication progress (see README, "Progress") */
   readonly progressGroupId: string
   readonly sourceConsumer: ConnectionSettings
+  readonly sourceConsumerSettings: ConsumerSettings
   readonly sourceAdmin: ConnectionSettings
   readonly targetAdmin: ConnectionSettings
   readonly targetProducer: ConnectionSettings
@@ -53,7 +50,6 @@ export class FlowContext extends Context.Tag("effect-mm2/FlowContext")<FlowConte
   static make(settings: FlowSettings): Effect.Effect<FlowContextShape, FlowConfigError> {
     const name = settings.name
     const fail = (key: string, detail: string) => new FlowConfigError({ flow: name, key, detail })
-    const clientId = (role: string) => `${name}|MirrorSourceConnector|${role}`
     return Either.gen(function*() {
       const policy = yield* Either.mapLeft(
         fromClassName(settings.replicationPolicyClass, {
@@ -67,20 +63,10 @@ export class FlowContext extends Context.Tag("effect-mm2/FlowContext")<FlowConte
         makeTopicFilter({
           include: settings.topics,
           exclude: settings.topicsExclude,
-          includeKey: `${name}.topics`,
-          excludeKey: `${name}.topics.exclude`
+          includeKey: "topics",
+          excludeKey: "topics.exclude"
         }),
         (e) => fail(e.key, e.message)
-      )
-      const conn = (cluster: string, props: FlowSettings["sourceConsumer"], role: string) =>
-        Either.mapLeft(connectionSettings(cluster, props, clientId(role)), (e) => fail(`${e.cluster}.${e.key}`, e.detail))
-      const sourceConsumer = yield* conn(settings.source, settings.sourceConsumer, "replication-consumer")
-      const sourceAdmin = yield* conn(settings.source, settings.sourceAdmin, "replication-source-admin")
-      const targetAdmin = yield* conn(settings.target, settings.targetAdmin, "replication-target-admin")
-      const targetProducer = yield* conn(settings.target, settings.targetProducer, "replication-producer")
-      const targetProducerSettings = yield* Either.mapLeft(
-        producerSettings(settings.target, settings.targetProducer),
-        (e) => fail(`${e.cluster}.${e.key}`, e.detail)
       )
       return {
         settings,
@@ -93,11 +79,12 @@ export class FlowContext extends Context.Tag("effect-mm2/FlowContext")<FlowConte
           heartbeatsReplicationEnabled: settings.heartbeatsReplicationEnabled
         },
         progressGroupId: progressGroupId(settings.source, settings.target),
-        sourceConsumer,
-        sourceAdmin,
-        targetAdmin,
-        targetProducer,
-        targetProducerSettings
+        sourceConsumer: settings.clients.sourceConsumer,
+        sourceConsumerSettings: settings.clients.sourceConsumerSettings,
+        sourceAdmin: settings.clients.sourceAdmin,
+        targetAdmin: settings.clients.targetAdmin,
+        targetProducer: settings.clients.targetProducer,
+        targetProducerSettings: settings.clients.targetProducerSettings
       }
     })
   }

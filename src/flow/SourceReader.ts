@@ -74,10 +74,14 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
         const consumer = yield* kafka.consumer(ctx.sourceConsumer, {
           groupId: ctx.progressGroupId,
           topics,
-          // MM2's replication consumer defaults to auto.offset.reset=earliest
-          fromBeginning: (ctx.settings.sourceConsumer.get("auto.offset.reset") ?? "earliest").trim() !== "latest",
+          // MM2's replication consumer defaults to auto.offset.reset=earliest; `none` reads as
+          // earliest for now (README: differences from Java MM2)
+          fromBeginning: ctx.sourceConsumerSettings.autoOffsetReset !== "latest",
           partitionsConsumedConcurrently: 8,
-          readCommitted: (ctx.settings.sourceConsumer.get("isolation.level") ?? "").trim() === "read_committed",
+          readCommitted: ctx.sourceConsumerSettings.readCommitted,
+          ...(ctx.sourceConsumerSettings.maxPartitionFetchBytes !== undefined
+            ? { maxBytesPerPartition: ctx.sourceConsumerSettings.maxPartitionFetchBytes }
+            : {}),
           maxWaitTimeMs: Math.max(10, Math.min(ctx.settings.consumerPollTimeoutMs, 5_000))
         })
 

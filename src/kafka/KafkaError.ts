@@ -42,14 +42,3 @@ export type KafkaErrorReason =
   | "InvalidRequest"
   | "Unsupported"
   | "Transient"
-
-/** Client settings we cannot turn into a working client (named by key). */
-export class KafkaConfigError extends Data.TaggedError("KafkaConfigError")<{
-  readonly cluster: string
-  readonly key: string
-  readonly detail: string
-}> {
-  override get message(): string {
-    return `${this.cluster}.${this.key}: ${this.detail}`
-  }
-}

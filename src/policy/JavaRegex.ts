@@ -52,6 +52,21 @@ export const toJsSource = (java: string): Either.Either<string, string> => {
   }
 }
 
+/**
+ * Compiles one Java regex into a RegExp that must match a whole name (Java's `matches()`), or
+ * the reason it cannot be used.
+ */
+export const compileFullMatch = (java: string): Either.Either<RegExp, string> =>
+  Either.flatMap(toJsSource(java), (source) => {
+    try {
+      // Compile bare first: an unbalanced `)` would otherwise escape the anchoring wrapper.
+      new RegExp(source)
+      return Either.right(new RegExp(`^(?:${source})$`))
+    } catch (e) {
+      return Either.left(e instanceof Error ? e.message : String(e))
+    }
+  })
+
 const translate = (java: string): string => {
   let out = ""
   let i = 0

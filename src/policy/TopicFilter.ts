@@ -48,17 +48,7 @@ export interface NameFilterOptions {
   readonly excludeKey?: string | undefined
 }
 
-/** Compiles one Java regex source into a full-match JS RegExp, or the reason it is unusable. */
-const compileOne = (java: string): Either.Either<RegExp, string> =>
-  Either.flatMap(JavaRegex.toJsSource(java), (source) => {
-    try {
-      // Compile bare first: an unbalanced `)` would otherwise escape the anchoring wrapper.
-      new RegExp(source)
-      return Either.right(new RegExp(`^(?:${source})$`))
-    } catch (e) {
-      return Either.left(e instanceof Error ? e.message : String(e))
-    }
-  })
+const compileOne = JavaRegex.compileFullMatch
 
 /**
  * Java joins the list with `|` and compiles the result, so we do the same (a construct may span

@@ -178,7 +178,9 @@ primary.consumer.isolation.level = read_committed
 backup.producer.compression.type = zstd
 backup.admin.request.timeout.ms = 1000
 primary.ssl.truststore.location = /t.jks
-primary.sasl.jaas.config = x
+primary.sasl.jaas.config = org.apache.kafka.common.security.scram.ScramLoginModule required username="u" password="p";
+sasl.jaas.config = org.apache.kafka.common.security.scram.ScramLoginModule required username="u" password="p";
+sasl.mechanism = SCRAM-SHA-512
 backup.offset.flush.interval.ms = 1000
 backup.exactly.once.source.support = enabled
 primary->backup.producer.override.linger.ms = 5
@@ -187,7 +189,7 @@ primary->backup.target.admin.retries = 3
 primary->backup.use.defaults.from = source
 primary->backup.sync.group.offsets.enabled = true
 primary->backup.some.custom.key = 1
-security.protocol = SASL_SSL
+security.protocol = SASL_PLAINTEXT
 offset.storage.replication.factor = 1
 tasks.max = 2
 replication.policy.separator = .
@@ -201,6 +203,7 @@ listeners = http://:8083
 describe("describe", () => {
   const text = `${ENABLED}
 security.protocol = SASL_SSL
+sasl.mechanism = PLAIN
 sasl.jaas.config = org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="s3cret";
 primary.ssl.truststore.password = hunter2
 backup.producer.compression.type = zstd

@@ -99,7 +99,8 @@ describe("client settings (spec 1.7)", () => {
 
   it("uses the top-level security.protocol only as the lowest default", () => {
     const f = flow(
-      "security.protocol = SASL_SSL\nsasl.mechanism = PLAIN\nprimary.security.protocol = SSL\nbackup.admin.security.protocol = PLAINTEXT\n"
+      "security.protocol = SASL_SSL\nsasl.mechanism = PLAIN\nprimary.security.protocol = SSL\nbackup.admin.security.protocol = PLAINTEXT\n" +
+        "sasl.jaas.config = org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\" password=\"p\";\n"
     )
     expect(f.sourceConsumer.get("security.protocol")).toBe("SSL")
     expect(f.sourceAdmin.get("security.protocol")).toBe("SSL")
