@@ -4,7 +4,9 @@
  *
  * Order of preference:
  *   1. `$KAFKA_HOME/libs` (an unpacked release tarball; its version is read from the jar name),
- *   2. `<cache>/kafka/<version>/libs` when a completion marker says an earlier Maven run finished,
+ *   2. `<cache>/kafka/<version>/libs` when a completion marker says an earlier Maven run of the
+ *      SAME pom finished (the marker records the pom's sha256, so editing `kafka/pom-*.xml`, e.g.
+ *      to add an artifact, re-resolves on every machine instead of reusing an older cache forever),
  *   3. a fresh Maven run (`kafka/pom-4.xml` or `kafka/pom-3.xml`) into a temporary sibling
  *      directory that is renamed into place only after Maven succeeded, so neither a concurrent
  *      nor an interrupted run ever leaves a half-filled `libs/` that looks usable.
@@ -12,7 +14,7 @@
  * `<cache>` is `$EFFECT_MM2_CACHE` or `<repo>/.cache` (git-ignored).
  */
 import { spawn } from "node:child_process"
-import { randomBytes } from "node:crypto"
+import { createHash, randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
@@ -22,8 +24,21 @@ import { Context, Data, Duration, Effect, Layer, Option, Schedule } from "effect
 /** The Kafka version tests and the demo run against unless `KAFKA_VERSION` says otherwise. */
 export const DEFAULT_KAFKA_VERSION = "4.4.0"
 
-/** Written into a libs dir once Maven finished; its absence means "incomplete, redo". */
+/**
+ * Written into a libs dir once Maven finished (JSON, see CompleteMarker); its absence, or a pom
+ * hash other than the current pom's, means "incomplete, redo".
+ */
 export const COMPLETE_MARKER = ".effect-mm2-complete"
+
+/** The content of COMPLETE_MARKER. */
+export interface CompleteMarker {
+  readonly version: string
+  /** file name of the pom Maven ran, e.g. `pom-4.xml` (for humans) */
+  readonly pom: string
+  /** sha256 (hex) of that pom's bytes: what decides whether the dir is still current */
+  readonly pomSha256: string
+  readonly resolvedAt: string
+}
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -287,11 +302,47 @@ const fromKafkaHome = (kafkaHome: string, requested: Option.Option<string>): Eff
     return toLibs(core, libsDir, "KAFKA_HOME")
   })
 
-/** A libs dir counts as complete when the marker exists and the core jar of that version is there. */
-const isComplete = (libsDir: string, version: string): Effect.Effect<boolean> =>
+/** The pom Maven runs for a major version, and the sha256 a complete libs dir must record. */
+interface PomInfo {
+  readonly file: string
+  readonly sha256: string
+}
+
+const pomInfo = (repoRoot: string, major: 3 | 4): Effect.Effect<PomInfo, KafkaJarsIoError> => {
+  const file = path.join(repoRoot, "kafka", major === 4 ? "pom-4.xml" : "pom-3.xml")
+  return Effect.map(io("read", file, () => fsp.readFile(file)), (bytes) => ({
+    file,
+    sha256: createHash("sha256").update(bytes).digest("hex")
+  }))
+}
+
+/** The recorded pom hash of a marker, or undefined when it is missing, unreadable or predates hashes. */
+const markerPomHash = (libsDir: string): Effect.Effect<string | undefined> =>
+  Effect.promise(() =>
+    fsp.readFile(path.join(libsDir, COMPLETE_MARKER), "utf8").then(
+      (text) => {
+        try {
+          const parsed: unknown = JSON.parse(text)
+          return typeof parsed === "object" && parsed !== null && "pomSha256" in parsed && typeof parsed.pomSha256 === "string"
+            ? parsed.pomSha256
+            : undefined
+        } catch {
+          return undefined
+        }
+      },
+      () => undefined
+    )
+  )
+
+/**
+ * A libs dir counts as complete when its marker records the current pom's hash and the core jar
+ * of that version is there. A marker without a hash (written before hashes existed) or with
+ * another one came from a different pom: the dir may lack an artifact added since.
+ */
+const isComplete = (libsDir: string, version: string, pom: PomInfo): Effect.Effect<boolean> =>
   Effect.map(
-    Effect.all([pathExists(path.join(libsDir, COMPLETE_MARKER)), pathExists(path.join(libsDir, `kafka_2.13-${version}.jar`))]),
-    ([marker, core]) => marker && core
+    Effect.all([markerPomHash(libsDir), pathExists(path.join(libsDir, `kafka_2.13-${version}.jar`))]),
+    ([hash, core]) => hash === pom.sha256 && core
   )
 
 const isAlive = (pid: number): boolean => {
@@ -371,9 +422,9 @@ const withVersionLock = <A, E>(versionDir: string, body: Effect.Effect<A, E>): E
   )
 }
 
-const runMaven = (repoRoot: string, version: string, major: 3 | 4, targetLibs: string) =>
+const runMaven = (repoRoot: string, version: string, pomFile: PomInfo, targetLibs: string) =>
   Effect.gen(function* () {
-    const pom = path.join(repoRoot, "kafka", major === 4 ? "pom-4.xml" : "pom-3.xml")
+    const pom = pomFile.file
     const mvn = process.env["MVN"] ?? "mvn"
     const args = ["-B", "-q", "-f", pom, "package", `-Dkafka.version=${version}`, `-Dlibs.dir=${targetLibs}`]
     yield* Effect.logInfo(`resolving Kafka ${version} jars with Maven into ${targetLibs}`)
@@ -412,15 +463,17 @@ const resolveViaCache = (version: string): Effect.Effect<KafkaLibs, KafkaJarsErr
     const major = yield* kafkaMajorVersion(version)
     const versionDir = path.join(yield* cacheRoot(), "kafka", version)
     const libsDir = path.join(versionDir, "libs")
-    if (yield* isComplete(libsDir, version)) return toLibs(version, libsDir, "cache")
-
+    // the pom is read on every resolution (a few KiB): it is what tells a current cache from an old one
     const repoRoot = yield* findRepoRoot()
+    const pom = yield* pomInfo(repoRoot, major)
+    if (yield* isComplete(libsDir, version, pom)) return toLibs(version, libsDir, "cache")
+
     yield* io("mkdir", versionDir, () => fsp.mkdir(versionDir, { recursive: true }))
     return yield* withVersionLock(
       versionDir,
       Effect.gen(function* () {
         // someone else may have finished while we waited for the lock
-        if (yield* isComplete(libsDir, version)) return toLibs(version, libsDir, "cache")
+        if (yield* isComplete(libsDir, version, pom)) return toLibs(version, libsDir, "cache")
         // temp dirs are only created under the lock, so any found now belong to a killed run
         const leftovers = (yield* io("readdir", versionDir, () => fsp.readdir(versionDir))).filter((e) => e.startsWith(".libs-tmp-"))
         yield* Effect.forEach(leftovers, (e) => Effect.promise(() => fsp.rm(path.join(versionDir, e), { recursive: true, force: true })), {
@@ -428,18 +481,21 @@ const resolveViaCache = (version: string): Effect.Effect<KafkaLibs, KafkaJarsErr
         })
         const tmp = path.join(versionDir, `.libs-tmp-${process.pid}-${randomBytes(4).toString("hex")}`)
         const install = Effect.gen(function* () {
-          yield* runMaven(repoRoot, version, major, tmp)
-          yield* io("write marker", tmp, () =>
-            fsp.writeFile(
-              path.join(tmp, COMPLETE_MARKER),
-              JSON.stringify({ version, resolvedAt: new Date().toISOString() }) + "\n"
-            )
-          )
+          yield* runMaven(repoRoot, version, pom, tmp)
+          const marker: CompleteMarker = {
+            version,
+            pom: path.basename(pom.file),
+            pomSha256: pom.sha256,
+            resolvedAt: new Date().toISOString()
+          }
+          yield* io("write marker", tmp, () => fsp.writeFile(path.join(tmp, COMPLETE_MARKER), JSON.stringify(marker) + "\n"))
           // Lost a race with a run that took over a stale lock: keep the winner's complete dir
           // (its JVMs may already use it) and let ours be deleted below.
-          if (yield* isComplete(libsDir, version)) return toLibs(version, libsDir, "cache")
-          // A pre-existing incomplete dir (interrupted run, manual mvn without marker) is moved
-          // aside first: rename() onto a non-empty directory fails.
+          if (yield* isComplete(libsDir, version, pom)) return toLibs(version, libsDir, "cache")
+          // A pre-existing incomplete or outdated dir (interrupted run, manual mvn without
+          // marker, a marker of another pom) is moved aside first: rename() onto a non-empty
+          // directory fails. (A JVM still running from it keeps the jars it has open: unlinked
+          // files stay readable on Linux.)
           if (yield* pathExists(libsDir)) {
             const stale = `${tmp}-stale`
             yield* io("rename", libsDir, () => fsp.rename(libsDir, stale))
