@@ -1,25 +1,36 @@
 #!/usr/bin/env node
 /**
- * `node dist/main.js --config mm2.properties`. SIGINT/SIGTERM interrupt the program: every flow
- * stops fetching, writes what it already fetched, commits its progress, and the process exits 0.
- * Errors are printed once, as one readable message, and exit with code 1.
+ * `node dist/main.js mm2.properties` or `node dist/main.js --config mm2.properties`.
+ * SIGINT/SIGTERM interrupt the program: every flow stops fetching, writes what it already
+ * fetched, commits its progress, and the process exits 0. Errors are printed once, one readable
+ * line each, never as a stack trace, and exit with code 1.
  */
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { ValidationError } from "@effect/cli"
 import { Cause, Console, Effect } from "effect"
 import * as Cli from "./cli/Cli.js"
+import { ConfigError } from "./config/ConfigError.js"
+
+const describeFailure = (e: unknown): string =>
+  e instanceof ConfigError ? e.line : e instanceof Error ? e.message : String(e)
+
+const describeDefect = (d: unknown): string =>
+  `internal error: ${d instanceof Error ? d.message : String(d)} ` +
+  "(a bug in effect-mm2; please report it; --log-level debug shows the stack trace)"
+
+const report = (cause: Cause.Cause<unknown>) => {
+  if (Cause.isInterruptedOnly(cause)) return Effect.void
+  const failures = [...Cause.failures(cause)]
+  // @effect/cli already printed what is wrong with the command line
+  const ours = failures.filter((e) => !ValidationError.isValidationError(e))
+  const defects = [...Cause.defects(cause)]
+  if (failures.length > 0 && ours.length === 0 && defects.length === 0) return Effect.void
+  const lines = [...ours.map(describeFailure), ...defects.map(describeDefect)].flatMap((m) => m.split("\n"))
+  return Console.error(lines.map((l) => `effect-mm2: ${l}`).join("\n"))
+}
 
 const program = Effect.suspend(() => Cli.run(process.argv)).pipe(
-  Effect.tapErrorCause((cause) => {
-    if (Cause.isInterruptedOnly(cause)) return Effect.void
-    const failures = [...Cause.failures(cause)]
-    // @effect/cli already printed what is wrong with the command line
-    const ours = failures.filter((e) => !ValidationError.isValidationError(e))
-    if (failures.length > 0 && ours.length === 0) return Effect.void
-    return Console.error(
-      ours.length > 0 ? ours.map((e) => `effect-mm2: ${e instanceof Error ? e.message : String(e)}`).join("\n") : Cause.pretty(cause)
-    )
-  }),
+  Effect.tapErrorCause(report),
   Effect.provide(NodeContext.layer)
 )
 

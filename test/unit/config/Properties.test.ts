@@ -61,4 +61,12 @@ describe("Properties.read", () => {
       expect(error.line).toContain(file)
       expect(error.message).toContain("ENOENT")
     }))
+
+  it.effect("fails with a ConfigError naming the file and line of a malformed \\u escape", () =>
+    Effect.gen(function*() {
+      const file = join(dir, "escape.properties")
+      writeFileSync(file, "# a \\uXYZ in a comment is fine\nclusters = a, b\na.note = C:\\\\users\\\\u1\nb.bootstrap.servers = x\\uZZZZ:9092\n")
+      const error = yield* Effect.flip(Properties.read(file))
+      expect(error.line).toBe(`${file}: malformed properties file: line 4: malformed escaped unicode characters '\\uZZZZ'`)
+    }))
 })
