@@ -1,34 +1,50 @@
 /**
  * effect-mm2 as a library: the whole replicator as an Effect, or as a Layer another Effect
- * program can merge into its own graph (`Mm2.layerFromFile("mm2.properties")`).
+ * program can merge into its own graph (`Mm2.layerFromFile("mm2.properties")`), which provides
+ * a Replicator handle to await or inspect.
  */
-import { Effect, Layer } from "effect"
+import { Deferred, Effect, Layer, Ref } from "effect"
 import type { Mm2Settings } from "./config/Mm2Config.js"
 import * as Mm2Config from "./config/Mm2Config.js"
-import { runFlows } from "./flow/FlowSupervisor.js"
+import { type FlowFailure, type FlowsFailed, runFlows } from "./flow/FlowSupervisor.js"
 import { KafkaClient } from "./kafka/KafkaClient.js"
 import * as KafkaJsClient from "./kafka/KafkaJsClient.js"
+import { Replicator } from "./Replicator.js"
 
-/** Runs every enabled flow until interrupted (or until all of them stopped on fatal errors). */
-export const run = (settings: Mm2Settings) =>
+/**
+ * Runs every enabled flow until interrupted (or until all of them stopped on fatal errors).
+ * `onStopped` hears of each flow that stops fatally, as it happens.
+ */
+export const run = (settings: Mm2Settings, onStopped?: (failure: FlowFailure) => Effect.Effect<void>) =>
   Effect.gen(function*() {
     for (const w of settings.warnings) yield* Effect.logWarning(w)
     yield* Effect.logInfo(
       `Starting with ${settings.flows.length} enabled replication flows: [${settings.flows.map((f) => f.name).join(", ")}]`
     )
-    return yield* runFlows(settings.flows)
+    return yield* runFlows(settings.flows, onStopped)
   })
 
-/** The replicator as a background Layer, using the given KafkaClient. */
-export const layerWith = (settings: Mm2Settings): Layer.Layer<never, never, KafkaClient> =>
-  Layer.scopedDiscard(Effect.forkScoped(run(settings).pipe(Effect.catchAll((e) => Effect.logError(e.message)))))
+/** The replicator as a background Layer, using the given KafkaClient; stops when its scope closes. */
+export const layerWith = (settings: Mm2Settings): Layer.Layer<Replicator, never, KafkaClient> =>
+  Layer.scoped(
+    Replicator,
+    Effect.gen(function*() {
+      const ended = yield* Deferred.make<void, FlowsFailed>()
+      const stopped = yield* Ref.make<ReadonlyArray<FlowFailure>>([])
+      yield* run(settings, (f) => Ref.update(stopped, (fs) => [...fs, f])).pipe(
+        Effect.intoDeferred(ended),
+        Effect.forkScoped
+      )
+      return { await: Deferred.await(ended), stoppedFlows: Ref.get(stopped) }
+    })
+  )
 
 /** The replicator as a background Layer on the default (kafkajs) client. */
-export const layer = (settings: Mm2Settings): Layer.Layer<never> =>
+export const layer = (settings: Mm2Settings): Layer.Layer<Replicator> =>
   layerWith(settings).pipe(Layer.provide(KafkaJsClient.layer))
 
 /** Reads and validates an mm2.properties file, then runs it as a background Layer. */
 export const layerFromFile = (file: string, options: { readonly clusters?: ReadonlyArray<string> } = {}) =>
   Layer.unwrapEffect(Effect.map(Mm2Config.load(file, options), layer))
 
-export { KafkaClient }
+export { KafkaClient, Replicator }

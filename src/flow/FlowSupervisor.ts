@@ -11,8 +11,14 @@ import * as Flow from "./Flow.js"
 import type { FlowConfigError } from "./FlowContext.js"
 import { backoff } from "./Retry.js"
 
+/** A flow that stopped for good on a fatal error (the others may still run). */
+export interface FlowFailure {
+  readonly flow: string
+  readonly message: string
+}
+
 export class FlowsFailed extends Data.TaggedError("FlowsFailed")<{
-  readonly failures: ReadonlyArray<{ readonly flow: string; readonly message: string }>
+  readonly failures: ReadonlyArray<FlowFailure>
 }> {
   override get message(): string {
     return this.failures.map((f) => `flow ${f.flow} stopped: ${f.message}`).join("\n")
@@ -48,23 +54,28 @@ export const superviseFlow = (settings: FlowSettings) =>
 
 /**
  * Runs all flows until interrupted. Fails with FlowsFailed once every flow has stopped on a
- * fatal error (while at least one flow runs, the process keeps serving it).
+ * fatal error (while at least one flow runs, the process keeps serving it). `onStopped` hears of
+ * each flow that stops fatally as it happens.
  */
-export const runFlows = (flows: ReadonlyArray<FlowSettings>) =>
+export const runFlows = (
+  flows: ReadonlyArray<FlowSettings>,
+  onStopped: (failure: FlowFailure) => Effect.Effect<void> = () => Effect.void
+) =>
   Effect.gen(function*() {
     const fibers = yield* FiberMap.make<string, void, never>()
-    const failures = yield* Ref.make<Array<{ flow: string; message: string }>>([])
+    const failures = yield* Ref.make<Array<FlowFailure>>([])
     for (const settings of flows) {
       yield* FiberMap.run(
         fibers,
         settings.name,
         superviseFlow(settings).pipe(
-          Effect.catchAll((e) =>
-            Effect.zipRight(
-              Effect.logError(`flow ${settings.name} stopped: ${e.message}`),
-              Ref.update(failures, (fs) => [...fs, { flow: settings.name, message: e.message }])
+          Effect.catchAll((e) => {
+            const failure = { flow: settings.name, message: e.message }
+            return Effect.logError(`flow ${settings.name} stopped: ${e.message}`).pipe(
+              Effect.zipRight(Ref.update(failures, (fs) => [...fs, failure])),
+              Effect.zipRight(onStopped(failure))
             )
-          ),
+          }),
           Effect.asVoid
         )
       )

@@ -14,12 +14,17 @@ const errorName = (e: unknown): string => (e instanceof Error ? e.name : "")
 const errorType = (e: unknown): string =>
   typeof e === "object" && e !== null && "type" in e && typeof e.type === "string" ? e.type : ""
 
-/** Follows kafkajs's `originalError` / `cause` chain down to the broker's error, if any. */
+/**
+ * Follows kafkajs's `originalError` / `cause` chain down to the broker's error, if any. An
+ * aggregate (createTopics' "Topic creation errors") stands for its first error, which carries
+ * the broker's code and reason (e.g. INVALID_REPLICATION_FACTOR).
+ */
 const rootOf = (e: unknown): unknown => {
   let current = e
   for (let i = 0; i < 5; i++) {
     if (typeof current !== "object" || current === null) break
-    const next = ("originalError" in current && current.originalError) || ("cause" in current && current.cause)
+    const first = "errors" in current && Array.isArray(current.errors) ? (current.errors[0] as unknown) : undefined
+    const next = ("originalError" in current && current.originalError) || ("cause" in current && current.cause) || first
     if (!next) break
     current = next
   }
