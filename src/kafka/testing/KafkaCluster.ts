@@ -335,7 +335,8 @@ logger.state.name = state.change.logger
 logger.state.level = WARN
 `
 
-const TOOLS_LOG4J2 = `status = warn
+/** Short-lived tool JVMs (here and in tests): warnings and errors only, on stderr. */
+export const TOOLS_LOG4J2 = `status = warn
 appender.err.type = Console
 appender.err.name = STDERR
 appender.err.target = SYSTEM_ERR
@@ -355,7 +356,7 @@ log4j.logger.kafka.network.RequestChannel$=WARN
 log4j.logger.state.change.logger=WARN
 `
 
-const TOOLS_RELOAD4J = `log4j.rootLogger=WARN, stderr
+export const TOOLS_RELOAD4J = `log4j.rootLogger=WARN, stderr
 log4j.appender.stderr=org.apache.log4j.ConsoleAppender
 log4j.appender.stderr.Target=System.err
 log4j.appender.stderr.layout=org.apache.log4j.PatternLayout
@@ -363,7 +364,7 @@ log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n
 `
 
 /** The JVM flag selecting a logging config file: Log4j 2 on 4.x, reload4j (needs a URL) on 3.x. */
-const logConfigFlag = (major: 3 | 4, file: string): string =>
+export const logConfigFlag = (major: 3 | 4, file: string): string =>
   major >= 4 ? `-Dlog4j2.configurationFile=${file}` : `-Dlog4j.configuration=file:${file}`
 
 /** Short-lived CLI JVMs: small heap, C1 only (starts faster, never runs long enough for C2). */

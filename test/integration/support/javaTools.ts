@@ -6,13 +6,14 @@
  * The JVM is SIGKILLed (and awaited) when the scope closes first, pass or fail, and when the test
  * worker exits without closing it: no tool JVM outlives its test.
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import { spawn } from "node:child_process"
+import { killWithWorker } from "./children.js"
 import * as fsp from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Data, Duration, Effect, type Scope } from "effect"
 import { javaExecutable, type KafkaJarsError, kafkaMajorVersion, lastLines, resolveKafkaLibs } from "../../../src/kafka/testing/KafkaJars.js"
-import { TOOL_JVM_FLAGS } from "../../../src/kafka/testing/KafkaCluster.js"
+import { logConfigFlag, TOOL_JVM_FLAGS, TOOLS_LOG4J2, TOOLS_RELOAD4J } from "../../../src/kafka/testing/KafkaCluster.js"
 
 /** The tool exited with a non-zero code or a signal, or could not be started. */
 export class JavaToolFailedError extends Data.TaggedError("JavaToolFailedError")<{
@@ -39,44 +40,8 @@ export interface JavaToolResult {
   readonly millis: number
 }
 
-// Warnings and errors only, on stderr: the tools' INFO chatter (every client config, metrics
-// registration) would bury the line a failure message needs. Log4j 2 on Kafka 4.x, reload4j on 3.x.
-const QUIET_LOG4J2 = `status = warn
-appender.err.type = Console
-appender.err.name = STDERR
-appender.err.target = SYSTEM_ERR
-appender.err.layout.type = PatternLayout
-appender.err.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = WARN
-rootLogger.appenderRef.err.ref = STDERR
-`
-
-const QUIET_RELOAD4J = `log4j.rootLogger=WARN, stderr
-log4j.appender.stderr=org.apache.log4j.ConsoleAppender
-log4j.appender.stderr.Target=System.err
-log4j.appender.stderr.layout=org.apache.log4j.PatternLayout
-log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n
-`
-
 const MAX_CAPTURE = 1024 * 1024
 const TAIL_LINES = 40
-
-/** Tool JVMs of this worker not seen to exit yet; SIGKILLed if the worker exits with them alive. */
-const live = new Set<ChildProcess>()
-let exitHookInstalled = false
-const installExitHook = () => {
-  if (exitHookInstalled) return
-  exitHookInstalled = true
-  process.once("exit", () => {
-    for (const child of live) {
-      try {
-        child.kill("SIGKILL")
-      } catch {
-        // already gone
-      }
-    }
-  })
-}
 
 /** A working dir (logging config, a crashed JVM's hs_err file) deleted with the scope. */
 const workDir: Effect.Effect<string, never, Scope.Scope> = Effect.acquireRelease(
@@ -99,10 +64,10 @@ export const runJavaTool = (
     const major = yield* kafkaMajorVersion(libs.version)
     const dir = yield* workDir
     const logConfig = path.join(dir, major >= 4 ? "log4j2.properties" : "log4j.properties")
-    yield* Effect.promise(() => fsp.writeFile(logConfig, major >= 4 ? QUIET_LOG4J2 : QUIET_RELOAD4J))
+    yield* Effect.promise(() => fsp.writeFile(logConfig, major >= 4 ? TOOLS_LOG4J2 : TOOLS_RELOAD4J))
     const javaArgs = [
       ...TOOL_JVM_FLAGS,
-      major >= 4 ? `-Dlog4j2.configurationFile=${logConfig}` : `-Dlog4j.configuration=file:${logConfig}`,
+      logConfigFlag(major, logConfig),
       "-cp",
       libs.classpath,
       mainClass,
@@ -121,10 +86,8 @@ export const runJavaTool = (
     type Ended = { readonly code: number | null; readonly signal: string | null } | { readonly error: Error }
     const { child, ended } = yield* Effect.acquireRelease(
       Effect.sync(() => {
-        installExitHook()
         const child = spawn(javaExecutable(), javaArgs, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] })
-        live.add(child)
-        child.once("exit", () => live.delete(child))
+        killWithWorker(child)
         child.stdout.setEncoding("utf8").on("data", (s: string) => append(s, true))
         child.stderr.setEncoding("utf8").on("data", (s: string) => append(s, false))
         // listeners attached at once: an "error" without a listener would crash the worker.

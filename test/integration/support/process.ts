@@ -3,6 +3,7 @@
  * SIGKILLed (and awaited) when the scope closes, so no process outlives its test.
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import { killWithWorker } from "./children.js"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
@@ -33,26 +34,6 @@ export interface Mm2Process {
 
 const MAX_CAPTURE = 4 * 1024 * 1024
 
-/**
- * Last line of defence: children still alive when this test worker exits (e.g. it is torn down
- * before a scope could close) are SIGKILLed synchronously on the way out.
- */
-const live = new Set<ChildProcess>()
-let exitHookInstalled = false
-const installExitHook = () => {
-  if (exitHookInstalled) return
-  exitHookInstalled = true
-  process.once("exit", () => {
-    for (const child of live) {
-      try {
-        child.kill("SIGKILL")
-      } catch {
-        // already gone
-      }
-    }
-  })
-}
-
 /** ANSI colour codes (e.g. in `--help`) removed. */
 export const stripAnsi = (s: string): string => s.replace(/\u001b\[[0-9;]*m/g, "")
 
@@ -69,14 +50,12 @@ export const spawnMm2 = (
     let exitStatus: ExitStatus | undefined
     const child: ChildProcess = yield* Effect.acquireRelease(
       Effect.sync(() => {
-        installExitHook()
         const child = spawn(process.execPath, [MAIN_JS, ...args], {
           cwd: REPO_ROOT,
           stdio: ["ignore", "pipe", "pipe"],
           env: { ...process.env, NO_COLOR: "1", ...options.env }
         })
-        live.add(child)
-        child.once("exit", () => live.delete(child))
+        killWithWorker(child)
         return child
       }),
       (child) =>
