@@ -6,23 +6,30 @@
 import { Deferred, Effect, Layer, Ref } from "effect"
 import type { Mm2Settings } from "./config/Mm2Config.js"
 import * as Mm2Config from "./config/Mm2Config.js"
-import { type FlowFailure, type FlowsFailed, runFlows } from "./flow/FlowSupervisor.js"
+import { type FlowFailure, type FlowsFailed, runHerders } from "./herder/Herders.js"
 import { KafkaClient } from "./kafka/KafkaClient.js"
 import * as KafkaJsClient from "./kafka/KafkaJsClient.js"
 import { Replicator } from "./Replicator.js"
+import { TaskRegistry } from "./supervision/TaskRegistry.js"
 
-/**
- * Runs every enabled flow until interrupted (or until all of them stopped on fatal errors).
- * `onStopped` hears of each flow that stops fatally, as it happens.
- */
-export const run = (settings: Mm2Settings, onStopped?: (failure: FlowFailure) => Effect.Effect<void>) =>
+/** `run`, reporting task states into the TaskRegistry it is given. */
+export const runWith = (settings: Mm2Settings, onStopped?: (failure: FlowFailure) => Effect.Effect<void>) =>
   Effect.gen(function*() {
     for (const w of settings.warnings) yield* Effect.logWarning(w)
     yield* Effect.logInfo(
       `Starting with ${settings.flows.length} enabled replication flows: [${settings.flows.map((f) => f.name).join(", ")}]`
     )
-    return yield* runFlows(settings.flows, onStopped)
+    yield* Effect.logInfo(`Starting ${settings.herderPairs.length} herders: [${settings.herderPairs.map((h) => h.settings.name).join(", ")}]`)
+    return yield* runHerders(settings.herderPairs, onStopped)
   })
+
+/**
+ * Runs every herder (replication flows and heartbeat-only pairs) until interrupted, or until
+ * every replication task stopped on a fatal error (FlowsFailed). `onStopped` hears of each
+ * flow that stops fatally, as it happens.
+ */
+export const run = (settings: Mm2Settings, onStopped?: (failure: FlowFailure) => Effect.Effect<void>) =>
+  runWith(settings, onStopped).pipe(Effect.provideServiceEffect(TaskRegistry, TaskRegistry.make))
 
 /** The replicator as a background Layer, using the given KafkaClient; stops when its scope closes. */
 export const layerWith = (settings: Mm2Settings): Layer.Layer<Replicator, never, KafkaClient> =>
@@ -31,11 +38,18 @@ export const layerWith = (settings: Mm2Settings): Layer.Layer<Replicator, never,
     Effect.gen(function*() {
       const ended = yield* Deferred.make<void, FlowsFailed>()
       const stopped = yield* Ref.make<ReadonlyArray<FlowFailure>>([])
-      yield* run(settings, (f) => Ref.update(stopped, (fs) => [...fs, f])).pipe(
+      const registry = yield* TaskRegistry.make
+      yield* runWith(settings, (f) => Ref.update(stopped, (fs) => [...fs, f])).pipe(
+        Effect.provideService(TaskRegistry, registry),
         Effect.intoDeferred(ended),
         Effect.forkScoped
       )
-      return { await: Deferred.await(ended), stoppedFlows: Ref.get(stopped) }
+      return {
+        await: Deferred.await(ended),
+        stoppedFlows: Ref.get(stopped),
+        tasks: registry.all,
+        taskChanges: registry.changes
+      }
     })
   )
 

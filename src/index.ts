@@ -1,7 +1,8 @@
 /** Public API of effect-mm2 when embedded in another Effect program. */
 export * as Mm2 from "./Mm2.js"
 export { Replicator } from "./Replicator.js"
-export { type FlowFailure, FlowsFailed } from "./flow/FlowSupervisor.js"
+export { type FlowFailure, FlowsFailed } from "./herder/Herders.js"
+export { TaskState, type TaskStatus } from "./supervision/TaskState.js"
 export * as Mm2Config from "./config/Mm2Config.js"
 export * as Flow from "./flow/Flow.js"
 export { FlowContext, progressGroupId, isOwnGroup } from "./flow/FlowContext.js"

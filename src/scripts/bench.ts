@@ -81,6 +81,7 @@ const main = Effect.gen(function*() {
     "primary->backup.enabled = true",
     `primary->backup.topics = ${TOPIC}`,
     "replication.factor = 1",
+    "heartbeats.topic.replication.factor = 1",
     ""
   ].join("\n"))
 

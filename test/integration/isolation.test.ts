@@ -45,6 +45,7 @@ describe("flow isolation", () => {
         [`${p}->${d}.enabled`]: "true",
         "topics": `${prefix}.*`,
         "replication.factor": "-1",
+        "heartbeats.topic.replication.factor": "1",
         "refresh.topics.interval.seconds": "1",
         [`${b}.offset.flush.interval.ms`]: "500",
         [`${d}.offset.flush.interval.ms`]: "500",

@@ -90,6 +90,7 @@ describe("active-active a->b and b->a (DefaultReplicationPolicy)", () => {
         [`${b}->${a}.enabled`]: "true",
         "topics": topics,
         "replication.factor": "-1",
+        "heartbeats.topic.replication.factor": "1",
         "refresh.topics.interval.seconds": "1",
         [`${a}.offset.flush.interval.ms`]: "500",
         [`${b}.offset.flush.interval.ms`]: "500",

@@ -11,7 +11,7 @@ import * as fsp from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Cause, Deferred, Duration, Effect, Either, Exit, Fiber, Layer, Logger, LogLevel, Option, Schedule, type Scope } from "effect"
-import type { FlowsFailed } from "../../../src/flow/FlowSupervisor.js"
+import type { FlowsFailed } from "../../../src/herder/Herders.js"
 import * as Mm2 from "../../../src/Mm2.js"
 import * as Mm2Config from "../../../src/config/Mm2Config.js"
 import { type Compression, connectionSettings, producerSettings } from "../../../src/kafka/ClientSettings.js"
@@ -322,6 +322,8 @@ export const flowProps = (options: {
     [`${source}->${target}.enabled`]: "true",
     [`${source}->${target}.topics`]: options.topics,
     "replication.factor": "-1",
+    // the test brokers are single nodes; MM2's default of 3 would stop the heartbeat task
+    "heartbeats.topic.replication.factor": "1",
     "refresh.topics.interval.seconds": "1",
     [`${target}.offset.flush.interval.ms`]: "500",
     "admin.timeout.ms": "15000",

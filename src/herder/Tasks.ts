@@ -1,0 +1,11 @@
+/**
+ * Every duty a herder can run, in start order. Adding a duty: its own file, and one line here.
+ */
+import { HeartbeatTask } from "./HeartbeatTask.js"
+import type { HerderTask } from "./HerderTask.js"
+import { ReplicationTask } from "./ReplicationTask.js"
+
+export const TASKS: ReadonlyArray<HerderTask> = [
+  ReplicationTask,
+  HeartbeatTask
+]
