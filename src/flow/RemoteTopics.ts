@@ -5,7 +5,7 @@
  * creation is awaited before any record is written, so a target with auto-creation on never
  * gets a remote topic with default settings first.
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Either, Layer } from "effect"
 import { KafkaClient } from "../kafka/KafkaClient.js"
 import type { KafkaError } from "../kafka/KafkaError.js"
 import { shouldReplicateTopic } from "../policy/TopicSelection.js"
@@ -27,6 +27,8 @@ export class RemoteTopics extends Context.Tag("effect-mm2/RemoteTopics")<RemoteT
     const sourceAdmin = yield* kafka.admin(ctx.sourceAdmin)
     const targetAdmin = yield* kafka.admin(ctx.targetAdmin)
     const { policy, settings } = ctx
+    // source topics whose remote topic the target refuses, reported once each (tried again every refresh)
+    const refused = new Set<string>()
 
     const sync = Effect.gen(function*() {
       const names = (yield* sourceAdmin.listTopics).filter((t) => shouldReplicateTopic(ctx.selection, t))
@@ -37,14 +39,31 @@ export class RemoteTopics extends Context.Tag("effect-mm2/RemoteTopics")<RemoteT
         .sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0))
 
       const missing = wanted.filter((t) => !targetNames.has(t.remote))
-      const created = yield* targetAdmin.createTopics(missing.map((t) => ({
-        name: t.remote,
-        partitions: t.partitions,
-        replicationFactor: settings.replicationFactor
-      })))
-      for (const name of created) {
-        const t = missing.find((m) => m.remote === name)
-        yield* Effect.logInfo(`Created remote topic ${name} with ${t?.partitions ?? "?"} partitions.`)
+      const skipped = new Set<string>()
+      // one request per topic: a topic the broker refuses (e.g. a remote name past Kafka's 249
+      // characters) is skipped, and the others replicate
+      for (const t of missing) {
+        const result = yield* Effect.either(targetAdmin.createTopics([{
+          name: t.remote,
+          partitions: t.partitions,
+          replicationFactor: settings.replicationFactor
+        }]))
+        if (Either.isRight(result)) {
+          if (result.right.includes(t.remote)) {
+            yield* Effect.logInfo(`Created remote topic ${t.remote} with ${t.partitions} partitions.`)
+          }
+          if (refused.delete(t.source)) yield* Effect.logInfo(`Topic ${t.source} is replicated again: its remote topic ${t.remote} exists now.`)
+          continue
+        }
+        if (result.left.reason !== "TopicRejected") return yield* Effect.fail(result.left)
+        skipped.add(t.source)
+        if (!refused.has(t.source)) {
+          refused.add(t.source)
+          yield* Effect.logError(
+            `Not replicating topic ${t.source}: cluster '${settings.target}' refused to create its remote topic ${t.remote} ` +
+              `(${result.left.detail}); the other topics replicate, and creation is tried again at every refresh.`
+          )
+        }
       }
 
       // partition counts only ever grow (MM2 never shrinks or deletes remote topics)
@@ -57,7 +76,7 @@ export class RemoteTopics extends Context.Tag("effect-mm2/RemoteTopics")<RemoteT
           yield* Effect.logInfo(`Increased partitions of ${t.remote} from ${remoteCounts.get(t.remote)} to ${t.partitions}.`)
         }
       }
-      return wanted
+      return skipped.size === 0 ? wanted : wanted.filter((t) => !skipped.has(t.source))
     }).pipe(Effect.withSpan("mm2.refreshTopics", { attributes: { flow: ctx.name } }))
 
     return { sync }

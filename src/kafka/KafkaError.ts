@@ -40,5 +40,7 @@ export type KafkaErrorReason =
   | "RecordTooLarge"
   | "UnknownTopic"
   | "InvalidRequest"
+  /** the broker refuses this one topic (an invalid name, a topic policy); other topics are fine */
+  | "TopicRejected"
   | "Unsupported"
   | "Transient"

@@ -43,7 +43,9 @@ const classify = (e: unknown): { reason: KafkaErrorReason; retriable: boolean } 
     return { reason: "RecordTooLarge", retriable: false }
   }
   if (type === "UNKNOWN_TOPIC_OR_PARTITION") return { reason: "UnknownTopic", retriable: true }
-  if (type === "INVALID_REPLICATION_FACTOR" || type === "INVALID_PARTITIONS" || type === "INVALID_CONFIG" || type === "POLICY_VIOLATION" || type === "INVALID_TOPIC_EXCEPTION") {
+  // about one topic (its name, a topic policy), not the settings: the other topics can go on
+  if (type === "INVALID_TOPIC_EXCEPTION" || type === "POLICY_VIOLATION") return { reason: "TopicRejected", retriable: false }
+  if (type === "INVALID_REPLICATION_FACTOR" || type === "INVALID_PARTITIONS" || type === "INVALID_CONFIG") {
     return { reason: "InvalidRequest", retriable: false }
   }
   if (type === "UNSUPPORTED_VERSION" || name === "KafkaJSServerDoesNotSupportApiKey") return { reason: "Unsupported", retriable: false }

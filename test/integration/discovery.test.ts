@@ -114,4 +114,41 @@ describe("topic discovery", () => {
       // and it still stops gracefully
       yield* replicator.stop()
     }), 180_000)
+
+  it.scopedLive("a topic whose remote topic the target refuses is reported once and skipped; the others replicate", () =>
+    Effect.gen(function*() {
+      const primary = inject("primaryBootstrap")
+      const backup = inject("backupBootstrap")
+      const id = uniqueId()
+      const [source, target] = [`p${id}`, `b${id}`]
+      const prefix = `refuse${id}`
+      const ok = `${prefix}-ok`
+      // a legal source name whose remote name (`<source>.` + name) passes Kafka's 249 characters
+      const long = `${prefix}-${"x".repeat(249 - prefix.length - 1)}`
+      expect(long.length).toBe(249)
+      const records = indexedRecords("ok", 20, 1)
+      yield* createTopic(primary, ok, 1)
+      yield* createTopic(primary, long, 1)
+      yield* produceToPartitions(primary, ok, records)
+      yield* produceToPartitions(primary, long, indexedRecords("long", 5, 1))
+
+      const replicator = yield* startReplicator(flowProps({
+        source,
+        target,
+        sourceBootstrap: primary,
+        targetBootstrap: backup,
+        topics: `${prefix}.*`
+      }))
+      const copied = yield* readAll(backup, `${source}.${ok}`, records.length)
+      expect(viewByPartition(copied)).toEqual(expectedByPartition(records, 1))
+      // several refreshes (1 s each) later, still one report
+      yield* Effect.sleep("3 seconds")
+      const refused = replicator.logs().filter((l) => l.level === "ERROR" && l.message.includes(long))
+      expect(refused.map((l) => l.message), replicator.logs().map((l) => `${l.level} ${l.message}`).join("\n")).toHaveLength(1)
+      expect(refused[0]!.message).toContain(`Not replicating topic ${long}`)
+      const more = indexedRecords("more", 10, 1)
+      yield* produceToPartitions(primary, ok, more)
+      yield* waitForCount(backup, `${source}.${ok}`, records.length + more.length)
+      yield* replicator.expectRunning
+    }), 120_000)
 })
