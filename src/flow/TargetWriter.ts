@@ -45,6 +45,29 @@ export class TargetWriter extends Context.Tag("effect-mm2/TargetWriter")<TargetW
     const streak = yield* FailureStreak.make(`writing to cluster '${ctx.settings.target}'`)
 
     /**
+     * A refused batch, named by source topic, partition and offsets. The broker does not say which
+     * partition of a request was too large: the largest batch of the request is the one above the
+     * limit whenever only one is (always, when the request held one batch).
+     */
+    const tooLarge = (e: KafkaError, pending: ReadonlyArray<Chunk>): KafkaError => {
+      const largest = pending.reduce((a, c) => (c.bytes > a.bytes ? c : a))
+      const records = largest.source.records
+      return new KafkaError({
+        cluster: e.cluster,
+        operation: e.operation,
+        reason: e.reason,
+        retriable: false,
+        topic: largest.source.topic,
+        partition: largest.source.partition,
+        offsets: { first: records[0]?.offset ?? "?", last: records[records.length - 1]?.offset ?? "?" },
+        detail: `${e.detail}: a record batch of ${records.length} records, about ${largest.bytes} bytes, for ${largest.write.topic}` +
+          `${pending.length > 1 ? ` (the largest of the ${pending.length} batches in the request)` : ""}; ` +
+          "raise the target's message.max.bytes (or the remote topic's max.message.bytes) to replicate it",
+        cause: e.cause
+      })
+    }
+
+    /**
      * Sends one round; partitions the broker did not acknowledge (kafkajs skips partitions its
      * metadata does not know yet) are sent again with backoff, the acknowledged ones are not.
      */
@@ -65,6 +88,7 @@ export class TargetWriter extends Context.Tag("effect-mm2/TargetWriter")<TargetW
         })
       )
       const attempt = Effect.suspend(() => send).pipe(
+        Effect.mapError((e) => (e.reason === "RecordTooLarge" ? tooLarge(e, pending) : e)),
         Effect.flatMap((acks) => {
           const base = new Map<string, string>()
           for (const a of acks) base.set(`${a.topic}\u0000${a.partition}`, a.baseOffset)

@@ -12,23 +12,17 @@ export class KafkaError extends Data.TaggedError("KafkaError")<{
   readonly retriable: boolean
   readonly detail: string
   readonly topic?: string
+  /** for errors about records: the source partition and offsets concerned */
+  readonly partition?: number
+  readonly offsets?: { readonly first: string; readonly last: string }
   readonly cause?: unknown
 }> {
-  /** The same failure, no longer worth retrying (e.g. a cluster that never answered at start). */
-  asFatal(note: string): KafkaError {
-    return new KafkaError({
-      cluster: this.cluster,
-      operation: this.operation,
-      reason: this.reason,
-      retriable: false,
-      detail: `${this.detail} (${note})`,
-      ...(this.topic !== undefined ? { topic: this.topic } : {}),
-      cause: this.cause
-    })
-  }
-
   override get message(): string {
-    const where = this.topic === undefined ? "" : ` (topic ${this.topic})`
+    const where = this.topic === undefined
+      ? ""
+      : ` (topic ${this.topic}${this.partition === undefined ? "" : ` partition ${this.partition}`}${
+        this.offsets === undefined ? "" : ` offsets ${this.offsets.first}..${this.offsets.last}`
+      })`
     return `${this.operation} on cluster '${this.cluster}'${where} failed: ${this.detail}`
   }
 }

@@ -9,6 +9,7 @@ import {
   createTopic,
   endOffsets,
   eventually,
+  flowProps,
   groupOffsets,
   listTopics,
   produceToPartitions,
@@ -86,5 +87,37 @@ describe("flow isolation", () => {
       yield* produceToPartitions(primary, topic, third)
       yield* waitForCount(backup, remote, all.length + third.length)
       yield* replicator.expectRunning
+    }), 120_000)
+
+  it.scopedLive("a record the target refuses as too large stops the flow with an error naming topic, partition and offsets", () =>
+    Effect.gen(function*() {
+      const primary = inject("primaryBootstrap")
+      const backup = inject("backupBootstrap")
+      const id = uniqueId()
+      const [p, b] = [`p${id}`, `b${id}`]
+      const topic = `big${id}`
+      // the source accepts records up to 3 MB; the remote topic gets the broker default (1 MiB)
+      yield* createTopic(primary, topic, 2, { "max.message.bytes": "3000000" })
+      const small = indexedRecords("small", 6, 2)
+      yield* produceToPartitions(primary, topic, small)
+      yield* produceToPartitions(primary, topic, [[1, { key: Buffer.from("big"), value: Buffer.alloc(1_500_000, 1), headers: [], timestamp: String(Date.now()) }]])
+      const replicator = yield* startReplicator(flowProps({
+        source: p,
+        target: b,
+        sourceBootstrap: primary,
+        targetBootstrap: backup,
+        topics: topic
+      }))
+      const stopped = yield* eventually(
+        "the flow to stop on the refused record",
+        Effect.sync(() => replicator.logs().filter((l) => l.level === "ERROR" && l.message.startsWith(`flow ${p}->${b} stopped`))),
+        (errors) => errors.length > 0,
+        { timeout: "60 seconds", interval: "250 millis" }
+      )
+      // indexedRecords puts 3 records in partition 1 (offsets 0..2): the big one is offset 3
+      expect(stopped[0]!.message).toContain(`(topic ${topic} partition 1 offsets 3..3)`)
+      expect(stopped[0]!.message).toContain("message.max.bytes")
+      // what came before it was replicated
+      yield* waitForCount(backup, `${p}.${topic}`, small.length)
     }), 120_000)
 })
