@@ -1,14 +1,14 @@
 /**
  * One replication flow `source->target` as a fiber tree:
  *
- *   SourceReader session --(bounded queue of batches)--> pipeline: PolicyRenamer + TargetWriter
- *        ^ restarted when the topic set changes                 |--> ReplicationLog (acked offsets)
- *   RemoteTopics refresh loop                                   `--> SourceReader.acknowledge
+ *   SourceReader session --(Stream of batches, each with its ack)--> TargetWriter (+ PolicyRenamer)
+ *        ^ restarted when the topic set changes                        |--> ReplicationLog (offsets)
+ *   RemoteTopics refresh loop                                          `--> batch.ack (progress)
  *
- * The pipeline takes whatever batches are waiting (up to a round's worth) and writes them in one
- * go, so the hot path moves batches, never single records.
+ * The pipeline takes whatever batches are waiting (up to the queue's capacity) and writes them in
+ * as few requests as it can, so the hot path moves batches, never single records.
  */
-import { Chunk, Duration, Effect, Fiber, Layer, Queue } from "effect"
+import { Chunk, Duration, Effect, Fiber, Layer, Stream } from "effect"
 import type { FlowSettings } from "../config/Mm2Config.js"
 import type { KafkaClient } from "../kafka/KafkaClient.js"
 import type { KafkaError } from "../kafka/KafkaError.js"
@@ -20,23 +20,19 @@ import { backoff, retryTransient } from "./Retry.js"
 import { SourceReader } from "./SourceReader.js"
 import { TargetWriter } from "./TargetWriter.js"
 
-/** how many fetched batches one pipeline step may take (they are split into rounds below max.request.size) */
-const MAX_BATCHES_PER_STEP = 16
-
 const fingerprint = (topics: ReadonlyArray<ReplicatedTopic>): string =>
   topics.map((t) => `${t.source}:${t.partitions}`).join(",")
 
-/** Moves batches from the reader's queue to the target, forever. */
+/** Moves batches from the reader to the target, forever: whatever is waiting, in one go. */
 const pipeline = Effect.gen(function*() {
   const reader = yield* SourceReader
   const writer = yield* TargetWriter
-  const log = yield* ReplicationLog
-  return yield* Effect.gen(function*() {
-    const batches = Chunk.toReadonlyArray(yield* Queue.takeBetween(reader.fetched, 1, MAX_BATCHES_PER_STEP))
-    const acked = yield* writer.write(batches)
-    yield* log.publish(acked)
-    yield* reader.acknowledge(batches)
-  }).pipe(Effect.forever)
+  return yield* reader.batches.pipe(
+    Stream.chunks,
+    Stream.runForEach((chunk) => writer.write(Chunk.toReadonlyArray(chunk))),
+    // the reader's queue only ends when the flow's scope closes
+    Effect.zipRight(Effect.never)
+  )
 })
 
 /** Reads the current topic set until it changes (then returns the new set) or the consumer fails. */
@@ -69,8 +65,7 @@ export const run = (onStarted: Effect.Effect<void> = Effect.void): Effect.Effect
 > => Effect.gen(function*() {
   const ctx = yield* FlowContext
   const topics = yield* RemoteTopics
-  const reader = yield* SourceReader
-  const writing = yield* Effect.forkScoped(pipeline.pipe(Effect.onExit(() => reader.writerStopped)))
+  const writing = yield* Effect.forkScoped(pipeline)
   // a failure here fails the run; the supervisor retries it until admin.timeout.ms has passed
   const first = yield* topics.sync
   yield* onStarted
@@ -99,8 +94,7 @@ export const layer = (settings: FlowSettings): Layer.Layer<
   const renamer = PolicyRenamer.layer.pipe(Layer.provideMerge(context))
   return Layer.mergeAll(
     SourceReader.layer,
-    TargetWriter.layer,
-    RemoteTopics.layer,
-    ReplicationLog.layer
+    TargetWriter.layer.pipe(Layer.provideMerge(ReplicationLog.layer)),
+    RemoteTopics.layer
   ).pipe(Layer.provideMerge(renamer))
 }

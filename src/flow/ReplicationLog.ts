@@ -1,24 +1,47 @@
 /**
- * What the target acknowledged, batch by batch: for every written batch, the source offsets it
- * carried and the target offset the broker gave its first record (records of one batch land
- * contiguously, so record i sits at targetBaseOffset + i). Offset syncs and checkpoints are built
- * on this. Subscribers get every acknowledged batch through a bounded PubSub, so a slow
- * subscriber slows replication down instead of losing mappings.
+ * Where each source partition's records landed on the target, as offsets only: for every
+ * partition, the newest acknowledged record and the start of the run of records leading up to
+ * it that map one to one (source offset s sits at target offset s - run.source + run.target).
+ * Offset syncs and checkpoints are built on this.
+ *
+ * Recording never blocks the writer: the state is a SubscriptionRef, and a reader that falls
+ * behind sees the newest state, not every step. A gap in the source offsets (compacted or
+ * aborted records, control markers) or in the target's (a re-sent batch after a restart) starts
+ * a new run, so a run is always exact.
  */
-import { Context, Effect, Layer, PubSub, type Queue, Ref, type Scope } from "effect"
+import { Context, Effect, HashMap, Layer, Option, type Stream, SubscriptionRef } from "effect"
 import type { KafkaRecord } from "../kafka/KafkaRecord.js"
 
+/** One written batch as the writer reports it (its records are not kept here). */
 export interface AckedBatch {
   readonly sourceTopic: string
   readonly targetTopic: string
   readonly partition: number
   /** the records as fetched (their `offset` is the source offset) */
   readonly records: ReadonlyArray<KafkaRecord>
-  /** target offset of records[0] */
+  /** target offset of records[0]; -1 when unknown (acks = 0) */
   readonly targetBaseOffset: bigint
 }
 
+export interface OffsetPair {
+  readonly source: bigint
+  readonly target: bigint
+}
+
 /** The newest mapping known for one source partition. */
+export interface PartitionMapping {
+  readonly sourceTopic: string
+  readonly targetTopic: string
+  readonly partition: number
+  /** first record of the current one-to-one run */
+  readonly run: OffsetPair
+  /** the last acknowledged record (same run) */
+  readonly last: OffsetPair
+  /** how many batches of this partition were recorded: a reader can tell it skipped some */
+  readonly batches: number
+}
+
+/** `run`/`last` as the last acknowledged positions, for readers that need only those. */
 export interface PartitionPosition {
   readonly sourceTopic: string
   readonly targetTopic: string
@@ -29,45 +52,77 @@ export interface PartitionPosition {
   readonly targetOffset: bigint
 }
 
-export const sourceOffsetAt = (batch: AckedBatch, i: number): bigint => BigInt(batch.records[i]!.offset)
-export const targetOffsetAt = (batch: AckedBatch, i: number): bigint => batch.targetBaseOffset + BigInt(i)
+export const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`
 
-const positionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`
+/** Source offset translated within the mapping's run, if it lies there. */
+export const translate = (m: PartitionMapping, sourceOffset: bigint): bigint | undefined =>
+  sourceOffset >= m.run.source && sourceOffset <= m.last.source ? m.run.target + (sourceOffset - m.run.source) : undefined
+
+/** Folds one acknowledged batch into its partition's mapping. O(1) unless the batch has gaps. */
+export const advance = (prev: PartitionMapping | undefined, b: AckedBatch): PartitionMapping | undefined => {
+  const n = b.records.length
+  if (n === 0 || b.targetBaseOffset < 0n) return prev
+  const first = BigInt(b.records[0]!.offset)
+  const lastSource = BigInt(b.records[n - 1]!.offset)
+  const last = { source: lastSource, target: b.targetBaseOffset + BigInt(n - 1) }
+  let run: OffsetPair
+  if (lastSource - first === BigInt(n - 1)) {
+    // consecutive source offsets: the batch continues the previous run if it starts right after it
+    const continues = prev !== undefined && prev.targetTopic === b.targetTopic &&
+      prev.last.source + 1n === first && prev.last.target + 1n === b.targetBaseOffset
+    run = continues ? prev.run : { source: first, target: b.targetBaseOffset }
+  } else {
+    // rare (compacted or transactional source): the run starts after the batch's last gap
+    let i = n - 1
+    while (i > 0 && BigInt(b.records[i - 1]!.offset) + 1n === BigInt(b.records[i]!.offset)) i--
+    run = { source: BigInt(b.records[i]!.offset), target: b.targetBaseOffset + BigInt(i) }
+  }
+  return {
+    sourceTopic: b.sourceTopic,
+    targetTopic: b.targetTopic,
+    partition: b.partition,
+    run,
+    last,
+    batches: (prev?.batches ?? 0) + 1
+  }
+}
 
 export class ReplicationLog extends Context.Tag("effect-mm2/ReplicationLog")<ReplicationLog, {
-  readonly publish: (batches: ReadonlyArray<AckedBatch>) => Effect.Effect<void>
-  /** every batch acknowledged from now on, in acknowledgement order */
-  readonly subscribe: Effect.Effect<Queue.Dequeue<AckedBatch>, never, Scope.Scope>
+  /** the writer reports acknowledged batches, in acknowledgement order; never blocks */
+  readonly record: (batches: ReadonlyArray<AckedBatch>) => Effect.Effect<void>
+  /** the newest mapping of every source partition seen so far, by `partitionKey` */
+  readonly mappings: Effect.Effect<HashMap.HashMap<string, PartitionMapping>>
+  /** the current mappings, then each newer state (intermediate states may be skipped) */
+  readonly changes: Stream.Stream<HashMap.HashMap<string, PartitionMapping>>
   /** the last acknowledged position of every source partition seen so far */
   readonly positions: Effect.Effect<ReadonlyArray<PartitionPosition>>
 }>() {
-  static readonly make = (capacity = 1024) =>
-    Effect.gen(function*() {
-      const hub = yield* Effect.acquireRelease(PubSub.bounded<AckedBatch>(capacity), PubSub.shutdown)
-      const latest = yield* Ref.make(new Map<string, PartitionPosition>())
-      return {
-        publish: (batches: ReadonlyArray<AckedBatch>) =>
-          Effect.zipRight(
-            Ref.update(latest, (m) => {
-              for (const b of batches) {
-                const last = b.records.length - 1
-                if (last < 0) continue
-                m.set(positionKey(b.sourceTopic, b.partition), {
-                  sourceTopic: b.sourceTopic,
-                  targetTopic: b.targetTopic,
-                  partition: b.partition,
-                  sourceOffset: sourceOffsetAt(b, last),
-                  targetOffset: targetOffsetAt(b, last)
-                })
-              }
-              return m
-            }),
-            PubSub.publishAll(hub, batches)
-          ),
-        subscribe: PubSub.subscribe(hub),
-        positions: Effect.map(Ref.get(latest), (m) => [...m.values()])
-      }
-    })
+  static readonly make = Effect.map(
+    SubscriptionRef.make(HashMap.empty<string, PartitionMapping>()),
+    (state) =>
+      ReplicationLog.of({
+        record: (batches) =>
+          batches.length === 0 ? Effect.void : SubscriptionRef.update(state, (m) => {
+            let next = m
+            for (const b of batches) {
+              const key = partitionKey(b.sourceTopic, b.partition)
+              const mapping = advance(Option.getOrUndefined(HashMap.get(next, key)), b)
+              if (mapping !== undefined) next = HashMap.set(next, key, mapping)
+            }
+            return next
+          }),
+        mappings: SubscriptionRef.get(state),
+        changes: state.changes,
+        positions: Effect.map(SubscriptionRef.get(state), (m) =>
+          [...HashMap.values(m)].map((p) => ({
+            sourceTopic: p.sourceTopic,
+            targetTopic: p.targetTopic,
+            partition: p.partition,
+            sourceOffset: p.last.source,
+            targetOffset: p.last.target
+          })))
+      })
+  )
 
-  static readonly layer = Layer.scoped(ReplicationLog, ReplicationLog.make())
+  static readonly layer = Layer.effect(ReplicationLog, ReplicationLog.make)
 }

@@ -1,14 +1,30 @@
 /**
- * Fetches source batches into a bounded queue and records replication progress.
+ * Fetches source batches and records replication progress; the writer sees only a Stream of
+ * batches, each carrying its own acknowledgement.
  *
  * Progress lives in a consumer group on the source cluster (`effect-mm2.<source>-><target>`):
- * the offset after a batch is committed only once the target acknowledged that batch, so a
- * crash or kill at any point re-reads, never skips (at-least-once). While the queue is full the
- * consumer's batch handler waits, which pauses fetching (backpressure all the way to the broker).
+ * the offset after a batch is committed only once the target acknowledged that batch (its
+ * `ack`), so a crash or kill at any point re-reads, never skips (at-least-once). At most
+ * QUEUE_CAPACITY batches wait for the writer; while they do, the consumer's batch handler waits,
+ * which pauses fetching (backpressure all the way to the broker).
  */
-import { Context, Deferred, Duration, Effect, Fiber, Layer, Queue, Ref, Schedule, type Scope, Stream, SubscriptionRef } from "effect"
+import {
+  Context,
+  Deferred,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  Queue,
+  Ref,
+  Schedule,
+  type Scope,
+  Stream,
+  SubscriptionRef
+} from "effect"
 import { KafkaClient } from "../kafka/KafkaClient.js"
-import type { KafkaError } from "../kafka/KafkaError.js"
+import { KafkaError } from "../kafka/KafkaError.js"
 import type { FetchedBatch, TopicPartitionOffset } from "../kafka/KafkaRecord.js"
 import * as FailureStreak from "./FailureStreak.js"
 import { FlowContext } from "./FlowContext.js"
@@ -19,49 +35,66 @@ export const QUEUE_CAPACITY = 16
 /** How long a stopping session waits for the writer to finish what was already fetched. */
 export const DRAIN_TIMEOUT = Duration.seconds(30)
 
+/** A fetched batch and what the writer runs once the target acknowledged all of it. */
+export interface SourceBatch {
+  readonly batch: FetchedBatch
+  readonly ack: Effect.Effect<void>
+}
+
+type Offsets = Map<string, TopicPartitionOffset>
+
+const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`
+
+/** `pending` with `offsets` put back where nothing newer arrived meanwhile. */
+const putBack = (pending: Ref.Ref<Offsets>, offsets: Offsets) =>
+  Ref.update(pending, (m) => {
+    for (const [k, v] of offsets) if (!m.has(k)) m.set(k, v)
+    return m
+  })
+
 export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceReader, {
-  /** fetched batches in fetch order (per partition), waiting for the writer */
-  readonly fetched: Queue.Dequeue<FetchedBatch>
+  /**
+   * Fetched batches in fetch order (per partition), each to be acknowledged once written. One
+   * consumer at a time; when it stops consuming, stopping sessions no longer wait for it.
+   */
+  readonly batches: Stream.Stream<SourceBatch>
   /**
    * Consumes `topics` until interrupted or the consumer fails. On the way out it stops fetching,
    * waits until every fetched batch was acknowledged (or DRAIN_TIMEOUT), and commits progress.
    */
   readonly session: (topics: ReadonlyArray<string>) => Effect.Effect<never, KafkaError, Scope.Scope>
-  /** the writer calls this once the target acknowledged these batches */
-  readonly acknowledge: (batches: ReadonlyArray<FetchedBatch>) => Effect.Effect<void>
-  /** the writer calls this when it stops for good: a stopping session then need not wait for it */
-  readonly writerStopped: Effect.Effect<void>
 }>() {
   static readonly make = Effect.gen(function*() {
     const ctx = yield* FlowContext
     const kafka = yield* KafkaClient
-    const fetched = yield* Effect.acquireRelease(Queue.bounded<FetchedBatch>(QUEUE_CAPACITY), Queue.shutdown)
+    const queue = yield* Effect.acquireRelease(Queue.bounded<SourceBatch>(QUEUE_CAPACITY), Queue.shutdown)
+    // handed to the writer and not yet acknowledged
     const inFlight = yield* SubscriptionRef.make(0)
     const writerGone = yield* Deferred.make<void>()
     // next offset to read per partition, acknowledged but not yet committed
-    const pending = yield* Ref.make(new Map<string, TopicPartitionOffset>())
+    const pending = yield* Ref.make<Offsets>(new Map())
     // sessions that fail before delivering anything (a broker down, a batch no codec can read)
     // are one run of failures; the first batch delivered ends it
     const streak = yield* FailureStreak.make(`reading from cluster '${ctx.settings.source}'`)
 
-    const acknowledge = (batches: ReadonlyArray<FetchedBatch>) =>
-      Effect.zipRight(
-        Ref.update(pending, (m) => {
-          for (const b of batches) {
-            const last = b.records[b.records.length - 1]
-            if (last === undefined) continue
-            const key = `${b.topic}\u0000${b.partition}`
-            const next = BigInt(last.offset) + 1n
-            const prev = m.get(key)
-            // the largest acknowledged offset is safe to commit: writes are in order per partition
-            if (prev === undefined || BigInt(prev.offset) < next) {
-              m.set(key, { topic: b.topic, partition: b.partition, offset: next.toString() })
-            }
-          }
+    const ackOf = (b: FetchedBatch): Effect.Effect<void> => {
+      const last = b.records[b.records.length - 1]
+      const next = last === undefined ? undefined : { topic: b.topic, partition: b.partition, offset: (BigInt(last.offset) + 1n).toString() }
+      return Effect.zipRight(
+        next === undefined ? Effect.void : Ref.update(pending, (m) => {
+          const key = partitionKey(b.topic, b.partition)
+          const prev = m.get(key)
+          // the largest acknowledged offset is safe to commit: writes are in order per partition
+          if (prev === undefined || BigInt(prev.offset) < BigInt(next.offset)) m.set(key, next)
           return m
         }),
-        SubscriptionRef.update(inFlight, (n) => n - batches.length)
+        SubscriptionRef.update(inFlight, (n) => n - 1)
       )
+    }
+
+    const batches = Stream.fromQueue(queue, { maxChunkSize: QUEUE_CAPACITY }).pipe(
+      Stream.ensuring(Deferred.succeed(writerGone, undefined))
+    )
 
     // everything handed over was acknowledged, or nobody is left to acknowledge it
     const awaitDrained = Effect.raceFirst(
@@ -69,38 +102,58 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
       Deferred.await(writerGone)
     )
 
+    /** With `auto.offset.reset = none`, every partition must already have progress: name those without. */
+    const requireProgress = (topics: ReadonlyArray<string>) =>
+      Effect.gen(function*() {
+        const admin = yield* kafka.admin(ctx.sourceAdmin)
+        const offsets = yield* admin.fetchGroupOffsets(ctx.progressGroupId, topics)
+        const missing = offsets.filter((o) => BigInt(o.offset) < 0n).map((o) => `${o.topic}-${o.partition}`)
+        if (missing.length > 0) {
+          return yield* new KafkaError({
+            cluster: ctx.settings.source,
+            operation: "start replication",
+            reason: "InvalidRequest",
+            retriable: false,
+            detail: `auto.offset.reset = none and group ${ctx.progressGroupId} has no progress for partition${
+              missing.length > 1 ? "s" : ""
+            } ${missing.join(", ")}`
+          })
+        }
+      }).pipe(Effect.scoped)
+
     const session = (topics: ReadonlyArray<string>) =>
       Effect.gen(function*() {
+        const settings = ctx.sourceConsumerSettings
+        if (settings.autoOffsetReset === "none") yield* requireProgress(topics)
         const consumer = yield* kafka.consumer(ctx.sourceConsumer, {
           groupId: ctx.progressGroupId,
           topics,
-          // MM2's replication consumer defaults to auto.offset.reset=earliest; `none` reads as
-          // earliest for now (README: differences from Java MM2)
-          fromBeginning: ctx.sourceConsumerSettings.autoOffsetReset !== "latest",
+          fromBeginning: settings.autoOffsetReset !== "latest",
           partitionsConsumedConcurrently: 8,
-          readCommitted: ctx.sourceConsumerSettings.readCommitted,
-          ...(ctx.sourceConsumerSettings.maxPartitionFetchBytes !== undefined
-            ? { maxBytesPerPartition: ctx.sourceConsumerSettings.maxPartitionFetchBytes }
-            : {}),
+          readCommitted: settings.readCommitted,
+          ...(settings.maxPartitionFetchBytes !== undefined ? { maxBytesPerPartition: settings.maxPartitionFetchBytes } : {}),
           maxWaitTimeMs: Math.max(10, Math.min(ctx.settings.consumerPollTimeoutMs, 5_000))
         })
 
-        const commit = Effect.gen(function*() {
-          const offsets = yield* Ref.getAndSet(pending, new Map())
-          if (offsets.size === 0) return
-          yield* consumer.commit([...offsets.values()]).pipe(
-            Effect.catchAll((e) =>
-              // put them back unless newer ones arrived meanwhile; the next commit tries again
-              Effect.zipRight(
-                Effect.logWarning(`committing progress of ${ctx.name} failed: ${e.message}`),
-                Ref.update(pending, (m) => {
-                  for (const [k, v] of offsets) if (!m.has(k)) m.set(k, v)
-                  return m
-                })
-              )
-            )
+        // Offsets taken for a commit that fails or is interrupted go back, unless newer ones
+        // arrived meanwhile: they are committed later, never dropped.
+        const commitWith = (send: (offsets: ReadonlyArray<TopicPartitionOffset>) => Effect.Effect<void, KafkaError>) =>
+          Effect.uninterruptibleMask((restore) =>
+            Effect.gen(function*() {
+              const offsets = yield* Ref.getAndSet(pending, new Map())
+              if (offsets.size === 0) return true
+              const exit = yield* Effect.exit(restore(send([...offsets.values()])))
+              if (Exit.isSuccess(exit)) return true
+              yield* putBack(pending, offsets)
+              if (Exit.isFailure(exit) && !Exit.isInterrupted(exit)) {
+                yield* Effect.logWarning(`committing progress of ${ctx.name} failed, will retry: ${
+                  exit.cause._tag === "Fail" ? exit.cause.error.message : "unexpected error"
+                }`)
+              }
+              return false
+            })
           )
-        })
+        const commit = commitWith(consumer.commit)
 
         let stopping = false
         yield* Effect.addFinalizer(() =>
@@ -118,10 +171,26 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
               Effect.fork,
               Effect.flatMap(Fiber.join)
             )
-            yield* Effect.logDebug(`${ctx.name}: drained, committing`)
-            yield* commit
-            yield* Effect.logDebug(`${ctx.name}: stopping consumer`)
+            const committed = yield* commit
             yield* consumer.stop
+            // The group's member was still joining or rebalancing (e.g. stopped right after
+            // start), so it could not commit: it has left now, and the group takes an admin commit.
+            if (!committed) {
+              yield* commitWith((offsets) =>
+                kafka.admin(ctx.sourceAdmin).pipe(
+                  Effect.flatMap((admin) => admin.commitGroupOffsets(ctx.progressGroupId, offsets)),
+                  Effect.scoped
+                )
+              ).pipe(
+                Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => "timeout" as const }),
+                Effect.flatMap((ok) => (ok ? Effect.void : Effect.fail("failed" as const))),
+                Effect.catchAll(() => Effect.logWarning(`${ctx.name}: progress not committed; acknowledged records will be re-read`)),
+                // as above: a timeout inside a finalizer needs an interruptible child fiber
+                Effect.interruptible,
+                Effect.fork,
+                Effect.flatMap(Fiber.join)
+              )
+            }
             yield* Effect.logDebug(`${ctx.name}: session stopped`)
           })
         )
@@ -131,7 +200,9 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
             ? Effect.void // never handed over: not acknowledged, so re-read by the next session
             : Effect.zipRight(
               Effect.zipRight(streak.healthy, SubscriptionRef.update(inFlight, (n) => n + 1)),
-              Queue.offer(fetched, batch).pipe(Effect.onInterrupt(() => SubscriptionRef.update(inFlight, (n) => n - 1)))
+              Queue.offer(queue, { batch, ack: ackOf(batch) }).pipe(
+                Effect.onInterrupt(() => SubscriptionRef.update(inFlight, (n) => n - 1))
+              )
             )
         )
         yield* Effect.logInfo(`${ctx.name} replicating ${topics.length} topics: ${topics.join(", ")}`)
@@ -142,7 +213,7 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
         return yield* consumer.crashed
       }).pipe(Effect.tapError((e) => (e.retriable ? streak.failed(e.message) : Effect.void)))
 
-    return { fetched, session, acknowledge, writerStopped: Deferred.succeed(writerGone, undefined).pipe(Effect.asVoid) }
+    return { batches, session }
   })
 
   static readonly layer = Layer.scoped(SourceReader, SourceReader.make)

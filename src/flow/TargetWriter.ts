@@ -8,13 +8,13 @@
 import { Context, Duration, Effect, Layer, Metric, ScopedRef } from "effect"
 import { KafkaClient } from "../kafka/KafkaClient.js"
 import { KafkaError } from "../kafka/KafkaError.js"
-import type { FetchedBatch } from "../kafka/KafkaRecord.js"
 import { FlowContext } from "./FlowContext.js"
 import { PolicyRenamer } from "./PolicyRenamer.js"
 import { type Chunk, chunksOf, roundsOf } from "./ProduceRounds.js"
-import type { AckedBatch } from "./ReplicationLog.js"
+import { type AckedBatch, ReplicationLog } from "./ReplicationLog.js"
 import * as FailureStreak from "./FailureStreak.js"
 import { retryTransientWith } from "./Retry.js"
+import type { SourceBatch } from "./SourceReader.js"
 
 export const recordsReplicated = Metric.counter("mm2_records_replicated", {
   description: "records acknowledged by the target",
@@ -26,12 +26,16 @@ export const bytesReplicated = Metric.counter("mm2_bytes_replicated", {
 })
 
 export class TargetWriter extends Context.Tag("effect-mm2/TargetWriter")<TargetWriter, {
-  /** writes the batches (in order per partition) and returns where each part landed */
-  readonly write: (batches: ReadonlyArray<FetchedBatch>) => Effect.Effect<ReadonlyArray<AckedBatch>, KafkaError>
+  /**
+   * Writes the batches (in order per partition), records where each part landed in the
+   * ReplicationLog, and runs each batch's `ack` once all of it was acknowledged.
+   */
+  readonly write: (batches: ReadonlyArray<SourceBatch>) => Effect.Effect<void, KafkaError>
 }>() {
   static readonly make = Effect.gen(function*() {
     const ctx = yield* FlowContext
     const renamer = yield* PolicyRenamer
+    const log = yield* ReplicationLog
     const kafka = yield* KafkaClient
     const connect = kafka.producer(ctx.targetProducer, ctx.targetProducerSettings)
     const producer = yield* ScopedRef.fromAcquire(connect)
@@ -126,22 +130,30 @@ export class TargetWriter extends Context.Tag("effect-mm2/TargetWriter")<TargetW
       return attempt
     }
 
-    const write = (batches: ReadonlyArray<FetchedBatch>) =>
+    const write = (batches: ReadonlyArray<SourceBatch>) =>
       Effect.gen(function*() {
-        const chunks = batches.flatMap((b) => chunksOf(b, renamer.rename(b), maxBytes))
-        const acked: Array<AckedBatch> = []
+        const chunks: Array<Chunk> = []
+        // a batch is acknowledged as soon as the round holding its last chunk is, not at the end
+        // of the whole call: progress advances per round
+        const ackAfter = new Map<Chunk, Effect.Effect<void>>()
+        for (const b of batches) {
+          const parts = chunksOf(b.batch, renamer.rename(b.batch), maxBytes)
+          for (const c of parts) chunks.push(c)
+          ackAfter.set(parts[parts.length - 1]!, b.ack)
+        }
         let records = 0
         let bytes = 0
         for (const round of roundsOf(chunks)) {
-          for (const a of yield* sendRound(round)) acked.push(a)
+          yield* log.record(yield* sendRound(round))
           for (const c of round) {
             records += c.write.records.length
             bytes += c.bytes
+            const ack = ackAfter.get(c)
+            if (ack !== undefined) yield* ack
           }
         }
         yield* Metric.incrementBy(recordsReplicated, records)
         yield* Metric.incrementBy(bytesReplicated, bytes)
-        return acked
       }).pipe(Effect.withSpan("mm2.replicate", { kind: "producer", attributes: { flow: ctx.name, batches: batches.length } }))
 
     return { write }

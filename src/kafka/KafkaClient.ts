@@ -30,6 +30,11 @@ export interface KafkaAdmin {
     topics: ReadonlyArray<string>
   ) => Effect.Effect<ReadonlyArray<TopicPartitionOffset>, KafkaError>
   readonly deleteTopics: (names: ReadonlyArray<string>) => Effect.Effect<void, KafkaError>
+  /**
+   * Commits offsets for a consumer group from outside it. The broker accepts this only while the
+   * group has no active members (it fails otherwise, naming the group).
+   */
+  readonly commitGroupOffsets: (groupId: string, offsets: ReadonlyArray<TopicPartitionOffset>) => Effect.Effect<void, KafkaError>
 }
 
 export interface KafkaProducer {

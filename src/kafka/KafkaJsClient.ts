@@ -190,7 +190,21 @@ const make = Effect.gen(function*() {
             )
           ),
         deleteTopics: (names) =>
-          names.length === 0 ? Effect.void : op("delete topics", () => client.deleteTopics({ topics: [...names] }))
+          names.length === 0 ? Effect.void : op("delete topics", () => client.deleteTopics({ topics: [...names] })),
+        commitGroupOffsets: (groupId, offsets) => {
+          const byTopic = new Map<string, Array<{ partition: number; offset: string }>>()
+          for (const o of offsets) {
+            let ps = byTopic.get(o.topic)
+            if (ps === undefined) byTopic.set(o.topic, ps = [])
+            ps.push({ partition: o.partition, offset: o.offset })
+          }
+          // kafkajs's setOffsets takes one topic per call
+          return Effect.forEach(
+            byTopic,
+            ([topic, partitions]) => op("commit group offsets", () => client.setOffsets({ groupId, topic, partitions }), topic),
+            { discard: true }
+          )
+        }
       } satisfies Effect.Effect.Success<ReturnType<KafkaClient["Type"]["admin"]>>
     })
 

@@ -5,10 +5,10 @@
  * ReplicationLog's source->target offset mapping.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Layer, Logger, LogLevel, Queue } from "effect"
+import { Context, Effect, HashMap, Layer, Logger, LogLevel, Stream } from "effect"
 import { inject } from "vitest"
 import * as Flow from "../../src/flow/Flow.js"
-import { type AckedBatch, ReplicationLog } from "../../src/flow/ReplicationLog.js"
+import { type PartitionMapping, ReplicationLog, translate } from "../../src/flow/ReplicationLog.js"
 import * as KafkaJsClient from "../../src/kafka/KafkaJsClient.js"
 import {
   createTopic,
@@ -119,7 +119,7 @@ describe("replication primary -> backup (DefaultReplicationPolicy)", () => {
       expect(yield* endOffsets(backup, `${source}.${topic}`)).toEqual(ends)
     }), 120_000)
 
-  it.scopedLive("ReplicationLog maps every acknowledged source offset to the target offset holding the same record", () =>
+  it.scopedLive("ReplicationLog's runs map every source offset to the target offset holding the same record, in every state a reader sees", () =>
     Effect.gen(function*() {
       const primary = inject("primaryBootstrap")
       const backup = inject("backupBootstrap")
@@ -142,12 +142,10 @@ describe("replication primary -> backup (DefaultReplicationPolicy)", () => {
       expect(settings.flows.map((f) => f.name)).toEqual([`${source}->${target}`])
       const services = yield* Layer.build(Flow.layer(settings.flows[0]!).pipe(Layer.provide(KafkaJsClient.layer)))
       const log = Context.get(services, ReplicationLog)
-      // subscribe before the flow runs, and keep draining (a bounded PubSub backpressures the flow)
-      const subscription = yield* log.subscribe
-      const acked: Array<AckedBatch> = []
-      yield* Queue.take(subscription).pipe(
-        Effect.tap((b) => Effect.sync(() => acked.push(b))),
-        Effect.forever,
+      // whatever states a reader happens to see (it may skip some: the writer never waits for it)
+      const seen: Array<PartitionMapping> = []
+      yield* log.changes.pipe(
+        Stream.runForEach((m) => Effect.sync(() => seen.push(...HashMap.values(m)))),
         Effect.forkScoped
       )
       yield* forkUntilScopeCloses(
@@ -158,39 +156,36 @@ describe("replication primary -> backup (DefaultReplicationPolicy)", () => {
       const remote = `${source}.${topic}`
       const copied = yield* readAll(backup, remote, records.length)
       const fromSource = yield* readAll(primary, topic, records.length)
-      yield* eventually(
-        "every record to be in an acknowledged batch",
-        Effect.sync(() => acked.reduce((n, b) => n + b.records.length, 0)),
-        (n) => n >= records.length,
-        { timeout: "30 seconds" }
-      )
-
-      for (const b of acked) {
-        expect(b.sourceTopic).toBe(topic)
-        expect(b.targetTopic).toBe(remote)
-        b.records.forEach((r, i) => {
-          const targetOffset = Number(b.targetBaseOffset) + i
-          const there = copied[b.partition]?.find((x) => Number(x.offset) === targetOffset)
-          const here = fromSource[b.partition]?.find((x) => x.offset === r.offset)
-          expect(there, `target ${remote}[${b.partition}]@${targetOffset}`).toBeDefined()
-          expect(here, `source ${topic}[${b.partition}]@${r.offset}`).toBeDefined()
-          expect(view(there!)).toEqual(view(here!))
-          expect(view(r)).toEqual(view(here!))
-        })
-      }
-      // positions: the last record of every partition, on both sides
       const sourceEnds = yield* endOffsets(primary, topic)
       const targetEnds = yield* endOffsets(backup, remote)
-      const positions = [...(yield* log.positions)].sort((a, b) => a.partition - b.partition)
-      expect(positions.map((p) => ({ ...p, sourceOffset: Number(p.sourceOffset), targetOffset: Number(p.targetOffset) })))
+      yield* eventually(
+        "the log to reach the end of every partition",
+        log.positions,
+        (ps) => ps.length === sourceEnds.filter((e) => e > 0).length && ps.every((p) => Number(p.sourceOffset) === sourceEnds[p.partition]! - 1),
+        { timeout: "30 seconds" }
+      )
+      const final = [...HashMap.values(yield* log.mappings)]
+      expect(seen.length).toBeGreaterThan(0)
+
+      const sameRecord = (m: PartitionMapping, sourceOffset: bigint) => {
+        const targetOffset = translate(m, sourceOffset)
+        const there = copied[m.partition]?.find((x) => BigInt(x.offset) === targetOffset)
+        const here = fromSource[m.partition]?.find((x) => BigInt(x.offset) === sourceOffset)
+        expect(here, `source ${topic}[${m.partition}]@${sourceOffset}`).toBeDefined()
+        expect(there, `target ${remote}[${m.partition}]@${targetOffset} for source offset ${sourceOffset}`).toBeDefined()
+        expect(view(there!)).toEqual(view(here!))
+      }
+      for (const m of [...seen, ...final]) {
+        expect(m.sourceTopic).toBe(topic)
+        expect(m.targetTopic).toBe(remote)
+        // every offset of the run, not only its ends
+        for (let o = m.run.source; o <= m.last.source; o++) sameRecord(m, o)
+      }
+      // one session over contiguous data: each final run covers the whole partition
+      expect(final.map((m) => ({ partition: m.partition, run: Number(m.run.source), last: Number(m.last.source), target: Number(m.last.target) }))
+        .sort((a, b) => a.partition - b.partition))
         .toEqual(sourceEnds.flatMap((end, partition) =>
-          end === 0 ? [] : [{
-            sourceTopic: topic,
-            targetTopic: remote,
-            partition,
-            sourceOffset: end - 1,
-            targetOffset: targetEnds[partition]! - 1
-          }]
+          end === 0 ? [] : [{ partition, run: 0, last: end - 1, target: targetEnds[partition]! - 1 }]
         ))
     }), 120_000)
 })

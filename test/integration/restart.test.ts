@@ -57,15 +57,20 @@ describe("restart of the CLI process", () => {
       const group = progressGroup(source, target)
 
       yield* createTopic(primary, topic, PARTITIONS)
-      yield* produceWrites(
-        primary,
-        Array.from({ length: PARTITIONS }, (_, partition) => ({
-          topic,
-          partition,
-          records: Array.from({ length: PER_PARTITION }, (_, i) => record(partition, i))
-        })),
-        "lz4"
-      )
+      // in requests of 1,000 records per partition: 20 source batches per partition, so progress
+      // (committed per acknowledged batch) can advance before a partition is done; written in one
+      // request, a partition is one 2.6 MB batch and the kill could never fall between commits
+      for (let from = 0; from < PER_PARTITION; from += 1_000) {
+        yield* produceWrites(
+          primary,
+          Array.from({ length: PARTITIONS }, (_, partition) => ({
+            topic,
+            partition,
+            records: Array.from({ length: 1_000 }, (_, i) => record(partition, from + i))
+          })),
+          "lz4"
+        )
+      }
       const sourceEnds = yield* endOffsets(primary, topic)
       expect(sourceEnds).toEqual([PER_PARTITION, PER_PARTITION, PER_PARTITION])
 
