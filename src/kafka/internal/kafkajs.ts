@@ -1,6 +1,9 @@
 /**
- * The single place that loads kafkajs. It installs three small replacements into kafkajs's
- * module cache *before* kafkajs itself is loaded, and registers the snappy/lz4/zstd codecs.
+ * The single place that loads kafkajs. It loads a PRIVATE instance of kafkajs (its own module
+ * cache, see PrivateRequire.ts), installs three small replacements into that cache *before*
+ * kafkajs itself is loaded, checks that they took effect, and registers the snappy/lz4/zstd
+ * codecs. Node's `require.cache` is never touched: another kafkajs in the same process (a host
+ * application's, loaded before or after us) stays stock, and ours is patched in either order.
  *
  * Why patch at all (kafkajs 2.2.4 is unmaintained, so fixes are ours to carry):
  * - record decoder: kafkajs folds headers into an object, which loses the interleaving of
@@ -13,14 +16,19 @@
  *   message (quadratic). Ours is linear, and accepts batches that are already grouped by
  *   partition (see `PRE_GROUPED`), which is how the replication writer sends them.
  */
+import { Data } from "effect"
 import { createRequire } from "node:module"
 import type * as KafkaJsTypes from "kafkajs"
+import { makePrivateRequire, type PrivateRequire } from "./PrivateRequire.js"
 import { makeProduceRequest, type ProduceDeps } from "./produceRequest.js"
 
 const require = createRequire(import.meta.url)
 
 /** Symbol under which a message array carries its own `{ [partition]: messages }` grouping. */
 export const PRE_GROUPED: unique symbol = Symbol.for("effect-mm2/preGrouped")
+
+/** Our private kafkajs instance does not behave as patched (see the message for which patch). */
+export class KafkaJsPatchError extends Data.TaggedError("KafkaJsPatchError")<{ readonly message: string }> {}
 
 export interface OrderedHeader {
   readonly key: string
@@ -40,18 +48,8 @@ interface LongStatic {
   fromValue(v: unknown): { add(n: unknown): { toString(): string } }
 }
 
-const kafkajsFile = (relative: string): string => require.resolve(`kafkajs/src/${relative}`)
-
-const install = (relative: string, exports: unknown): void => {
-  const filename = kafkajsFile(relative)
-  // A fake, already-loaded CommonJS module: later `require(filename)` calls inside kafkajs get ours.
-  const Module = require("node:module") as { new (id: string): NodeJS.Module }
-  const mod = new Module(filename)
-  mod.filename = filename
-  mod.loaded = true
-  mod.exports = exports
-  require.cache[filename] = mod
-}
+/** kafkajs's files are addressed relative to its `src/` directory, as in its own requires. */
+const src = (relative: string): string => `src/${relative}`
 
 const LOG_APPEND_TIME = 1
 
@@ -60,8 +58,8 @@ const decodeHeader = (decoder: Decoder): OrderedHeader => ({
   value: decoder.readVarIntBytes()
 })
 
-const patchRecordDecoder = (Long: LongStatic) => {
-  install("protocol/recordBatch/record/v0/decoder.js", (decoder: Decoder, batchContext: Record<string, unknown> = {}) => {
+const patchRecordDecoder = (kafkajs: PrivateRequire, Long: LongStatic) => {
+  kafkajs.install(src("protocol/recordBatch/record/v0/decoder.js"), (decoder: Decoder, batchContext: Record<string, unknown> = {}) => {
     const { firstOffset, firstTimestamp, magicByte, isControlBatch = false, timestampType, maxTimestamp } = batchContext
     const attributes = decoder.readInt8()
     const timestampDelta = decoder.readVarLong()
@@ -91,13 +89,17 @@ export const toOrderedHeaders = (headers: unknown): ReadonlyArray<OrderedHeader>
   return out
 }
 
-const patchGroupMessagesPerPartition = () => {
-  install("producer/groupMessagesPerPartition.js", (args: {
-    topic: string
-    partitionMetadata: ReadonlyArray<unknown>
-    messages: ReadonlyArray<unknown> & { [PRE_GROUPED]?: Record<number, ReadonlyArray<unknown>> }
-    partitioner: (a: { topic: string; partitionMetadata: ReadonlyArray<unknown>; message: unknown }) => number
-  }) => {
+interface GroupArgs {
+  readonly topic: string
+  readonly partitionMetadata: ReadonlyArray<unknown>
+  readonly messages: ReadonlyArray<unknown> & { [PRE_GROUPED]?: Record<number, ReadonlyArray<unknown>> }
+  readonly partitioner: (a: { topic: string; partitionMetadata: ReadonlyArray<unknown>; message: unknown }) => number
+}
+
+type GroupMessagesPerPartition = (args: GroupArgs) => Record<number, ReadonlyArray<unknown>>
+
+const patchGroupMessagesPerPartition = (kafkajs: PrivateRequire) => {
+  const group: GroupMessagesPerPartition = (args) => {
     if (args.partitionMetadata.length === 0) return {}
     const grouped = args.messages[PRE_GROUPED]
     if (grouped !== undefined) return grouped
@@ -107,7 +109,8 @@ const patchGroupMessagesPerPartition = () => {
       ;(result[partition] ??= []).push(message)
     }
     return result
-  })
+  }
+  kafkajs.install(src("producer/groupMessagesPerPartition.js"), group)
 }
 
 interface Codec {
@@ -149,27 +152,125 @@ const registerCodecs = (kafkajs: typeof KafkaJsTypes) => {
   codecs[kafkajs.CompressionTypes.ZSTD] = () => zstdCodec
 }
 
+let instance: PrivateRequire | undefined
+
+/**
+ * Our private kafkajs module graph with the three patches installed, nothing of kafkajs's own
+ * loaded yet except the helpers the patches need (none of which requires a patched file).
+ */
+const patchedInstance = (): PrivateRequire => {
+  if (instance !== undefined) return instance
+  const kafkajs = makePrivateRequire("kafkajs", import.meta.url)
+  const Long = kafkajs.require(src("utils/long.js")) as LongStatic
+  const Encoder = kafkajs.require(src("protocol/encoder.js")) as ProduceDeps["Encoder"]
+  const codecs = kafkajs.require(src("protocol/message/compression/index.js")) as {
+    lookupCodec: ProduceDeps["lookupCodec"]
+  }
+  patchRecordDecoder(kafkajs, Long)
+  patchGroupMessagesPerPartition(kafkajs)
+  kafkajs.install(src("protocol/requests/produce/v3/request.js"), makeProduceRequest({
+    apiKey: 0,
+    Encoder,
+    lookupCodec: codecs.lookupCodec,
+    toOrderedHeaders,
+    longToBigInt: (v) => BigInt(String(v))
+  }))
+  instance = kafkajs
+  return kafkajs
+}
+
+/**
+ * A kafkajs-internal module of OUR (patched) instance, by its path under kafkajs's `src/`, e.g.
+ * `"protocol/decoder.js"`. For tests; the public `require("kafkajs/src/...")` is stock kafkajs.
+ */
+export const privateKafkaJsRequire = (relativePath: string): unknown => patchedInstance().require(src(relativePath))
+
+// --- self-check: the patches are reached through kafkajs's own requires ----------------------
+
+type ProduceRequest = (args: {
+  acks: number
+  timeout: number
+  compression: number
+  topicData: ReadonlyArray<{ topic: string; partitions: ReadonlyArray<{ partition: number; messages: ReadonlyArray<unknown> }> }>
+}) => { encode(): Promise<{ buffer: Buffer }> }
+
+type RecordBatchDecoder = (decoder: unknown) => Promise<{ records: ReadonlyArray<{ headers: unknown }> }>
+
+/** Headers a stock kafkajs cannot carry through: a repeated key around another, and a null value. */
+const CHECK_HEADERS: ReadonlyArray<OrderedHeader> = [
+  { key: "b", value: Buffer.from("1") },
+  { key: "a", value: null },
+  { key: "b", value: Buffer.from("2") }
+]
+
+const sameHeaders = (got: ReadonlyArray<OrderedHeader>): boolean =>
+  got.length === CHECK_HEADERS.length &&
+  CHECK_HEADERS.every((want, i) => {
+    const h = got[i]
+    return h !== undefined && h.key === want.key &&
+      (want.value === null ? h.value === null : h.value !== null && want.value.equals(h.value))
+  })
+
+/** The record set of a Produce request (v3+) for one topic and one partition, without a transactional id. */
+const recordSetOf = (request: Buffer): Buffer => {
+  let o = 2 + 2 + 4 + 4 // transactional id (null), acks, timeout, topic count
+  o += 2 + request.readInt16BE(o) // topic name
+  o += 4 + 4 // partition count, partition
+  const size = request.readInt32BE(o)
+  return request.subarray(o + 4, o + 4 + size)
+}
+
+const patchError = (what: string, detail: string) =>
+  new KafkaJsPatchError({ message: `kafkajs patch did not apply: ${what} (${detail})` })
+
+/**
+ * One record with CHECK_HEADERS encoded by kafkajs's Produce v7 request (which builds on the v3
+ * one, ours) and decoded by kafkajs's RecordBatch decoder (which calls the record decoder, ours);
+ * and a pre-grouped message list through the grouping. Cheap, and once per process.
+ */
+const selfCheck = async (kafkajs: PrivateRequire): Promise<void> => {
+  const produce = kafkajs.require(src("protocol/requests/produce/v7/request.js")) as ProduceRequest
+  let request: Buffer
+  try {
+    request = (await produce({
+      acks: -1,
+      timeout: 1000,
+      compression: 0,
+      topicData: [{ topic: "t", partitions: [{ partition: 0, messages: [{ key: null, value: null, headers: CHECK_HEADERS, timestamp: "0" }] }] }]
+    }).encode()).buffer
+  } catch (e) {
+    throw patchError("the Produce request encoder rejects ordered headers with a null value", String(e))
+  }
+  const KafkaDecoder = kafkajs.require(src("protocol/decoder.js")) as new (b: Buffer) => unknown
+  const decodeBatch = kafkajs.require(src("protocol/recordBatch/v0/decoder.js")) as RecordBatchDecoder
+  const { records } = await decodeBatch(new KafkaDecoder(recordSetOf(request)))
+  const headers = records[0]?.headers
+  if (!Array.isArray(headers)) {
+    throw patchError("the record decoder does not return an ordered header list", `got ${JSON.stringify(headers)}`)
+  }
+  if (!sameHeaders(headers as ReadonlyArray<OrderedHeader>)) {
+    throw patchError("headers do not survive a produce/decode round trip in order, null kept", `got ${JSON.stringify(headers)}`)
+  }
+  const group = kafkajs.require(src("producer/groupMessagesPerPartition.js")) as GroupMessagesPerPartition
+  const grouping = { 0: [] }
+  const grouped = group({
+    topic: "t",
+    partitionMetadata: [{}],
+    messages: Object.assign([], { [PRE_GROUPED]: grouping }),
+    partitioner: () => 0
+  })
+  if (grouped !== grouping) throw patchError("the grouping per partition ignores PRE_GROUPED", "got a new grouping")
+}
+
 let loaded: Promise<typeof KafkaJsTypes> | undefined
 
-/** Loads kafkajs once, patched and with every codec Kafka can use. */
+/** Loads our private kafkajs once, patched (and checked) and with every codec Kafka can use. */
 export const loadKafkaJs = (): Promise<typeof KafkaJsTypes> => {
   loaded ??= (async () => {
-    const Long = require(kafkajsFile("utils/long.js")) as LongStatic
-    const Encoder = require(kafkajsFile("protocol/encoder.js")) as ProduceDeps["Encoder"]
-    patchRecordDecoder(Long)
-    patchGroupMessagesPerPartition()
-    const codecs = require(kafkajsFile("protocol/message/compression/index.js")) as {
-      lookupCodec: (type: number) => { compress(e: { buffer: Buffer }): Promise<Buffer> } | null
-    }
-    install("protocol/requests/produce/v3/request.js", makeProduceRequest({
-      apiKey: 0,
-      Encoder,
-      lookupCodec: codecs.lookupCodec,
-      toOrderedHeaders,
-      longToBigInt: (v) => BigInt(String(v))
-    }))
-    const kafkajs = require("kafkajs") as typeof KafkaJsTypes
+    const patched = patchedInstance()
+    const kafkajs = patched.require("index.js") as typeof KafkaJsTypes
     registerCodecs(kafkajs)
+    await selfCheck(patched)
     return kafkajs
   })()
   return loaded

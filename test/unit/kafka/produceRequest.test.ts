@@ -4,10 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { crc32c } from "@node-rs/crc32"
-import { createRequire } from "node:module"
-import { loadKafkaJs } from "../../../src/kafka/internal/kafkajs.js"
-
-const require = createRequire(import.meta.url)
+import { loadKafkaJs, privateKafkaJsRequire } from "../../../src/kafka/internal/kafkajs.js"
 
 interface Rec {
   key: Buffer | null
@@ -25,7 +22,8 @@ const records: Array<Rec> = [
 
 const encode = async (compression: number) => {
   await loadKafkaJs()
-  const request = require("kafkajs/src/protocol/requests/produce/v7/request.js") as (a: unknown) => {
+  // kafkajs's own v7 request from our private (patched) instance: it builds on our v3 encoder
+  const request = privateKafkaJsRequire("protocol/requests/produce/v7/request.js") as (a: unknown) => {
     encode: () => Promise<{ buffer: Buffer }>
   }
   const encoder = await request({
@@ -38,8 +36,8 @@ const encode = async (compression: number) => {
 }
 
 const decodeBatch = async (buf: Buffer) => {
-  const Decoder = require("kafkajs/src/protocol/decoder.js") as new (b: Buffer) => unknown
-  const decodeRecordBatch = require("kafkajs/src/protocol/recordBatch/v0/decoder.js") as (d: unknown) => Promise<{
+  const Decoder = privateKafkaJsRequire("protocol/decoder.js") as new (b: Buffer) => unknown
+  const decodeRecordBatch = privateKafkaJsRequire("protocol/recordBatch/v0/decoder.js") as (d: unknown) => Promise<{
     records: Array<{ key: Buffer | null; value: Buffer | null; headers: Array<{ key: string; value: Buffer | null }>; timestamp: string; offset: string }>
   }>
   return decodeRecordBatch(new Decoder(buf))
