@@ -32,7 +32,7 @@ export const HeartbeatTask: HerderTask = {
       // 0 would spin: a tenth of a second is already far more often than anyone needs
       const interval = Duration.millis(Math.max(h.settings.emitHeartbeatsIntervalSeconds * 1_000, 100))
       const beat = Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
+        const now = Math.floor(yield* Clock.currentTimeMillis)
         const { key, value } = Heartbeat.encode({
           sourceClusterAlias: h.source,
           targetClusterAlias: h.target,
