@@ -1,15 +1,13 @@
-#!/usr/bin/env node
 /**
- * `node dist/main.js mm2.properties` or `node dist/main.js --config mm2.properties`.
- * SIGINT/SIGTERM interrupt the program: every flow stops fetching, writes what it already
- * fetched, commits its progress, and the process exits 0. Errors are printed once, one readable
- * line each, never as a stack trace, and exit with code 1.
+ * The process: runs the command line. SIGINT/SIGTERM interrupt the program: every flow stops
+ * fetching, writes what it already fetched, commits its progress, and the process exits 0.
+ * Errors are printed once, one readable line each, never as a stack trace, and exit with code 1.
  */
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { ValidationError } from "@effect/cli"
 import { Cause, Console, Effect } from "effect"
-import * as Cli from "./cli/Cli.js"
-import { ConfigError } from "./config/ConfigError.js"
+import { ConfigError } from "../config/ConfigError.js"
+import * as Cli from "./Cli.js"
 
 const describeFailure = (e: unknown): string =>
   e instanceof ConfigError ? e.line : e instanceof Error ? e.message : String(e)
@@ -34,4 +32,5 @@ const program = Effect.suspend(() => Cli.run(process.argv)).pipe(
   Effect.provide(NodeContext.layer)
 )
 
-NodeRuntime.runMain(program, { disableErrorReporting: true })
+/** Runs until done or interrupted; NodeRuntime handles SIGINT/SIGTERM from here on. */
+export const start = (): void => NodeRuntime.runMain(program, { disableErrorReporting: true })

@@ -78,10 +78,12 @@ export const run = (onStarted: Effect.Effect<void> = Effect.void): Effect.Effect
         Effect.retry({ schedule: backoff("500 millis", "30 seconds"), while: (e) => e.retriable })
       )
   })
-  return yield* Effect.raceFirst(
-    Effect.zipRight(loop, Effect.never),
-    Fiber.join(writing)
-  )
+  // Forked after the writer, so the scope stops it first and waits for it: the session's
+  // finalizer drains and commits while the writer still runs. (Interrupting a race would not
+  // wait for its losers, and the writer could be gone, with acknowledgements lost, before the
+  // session committed.)
+  const reading = yield* Effect.forkScoped(Effect.zipRight(loop, Effect.never))
+  return yield* Effect.raceFirst(Fiber.join(reading), Fiber.join(writing))
 }).pipe(Effect.scoped)
 
 /** All services of one flow, wired. */

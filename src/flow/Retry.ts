@@ -4,7 +4,7 @@
  */
 import { type Duration, Effect, Schedule } from "effect"
 import type { KafkaError } from "../kafka/KafkaError.js"
-import * as FailureStreak from "./FailureStreak.js"
+import * as FailureStreak from "../supervision/FailureStreak.js"
 
 /** exponential from `base`, jittered, each delay capped at `cap` */
 export const backoff = (base: Duration.DurationInput, cap: Duration.DurationInput) =>

@@ -14,8 +14,8 @@ import {
   Duration,
   Effect,
   Exit,
-  Fiber,
   Layer,
+  Option,
   Queue,
   Ref,
   Schedule,
@@ -26,7 +26,8 @@ import {
 import { KafkaClient } from "../kafka/KafkaClient.js"
 import { KafkaError } from "../kafka/KafkaError.js"
 import type { FetchedBatch, TopicPartitionOffset } from "../kafka/KafkaRecord.js"
-import * as FailureStreak from "./FailureStreak.js"
+import { bounded } from "../supervision/Bounded.js"
+import * as FailureStreak from "../supervision/FailureStreak.js"
 import { FlowContext } from "./FlowContext.js"
 
 /** Fetched-but-unwritten batches held per flow; each is at most ~1 MiB (the fetch size per partition). */
@@ -34,6 +35,9 @@ export const QUEUE_CAPACITY = 16
 
 /** How long a stopping session waits for the writer to finish what was already fetched. */
 export const DRAIN_TIMEOUT = Duration.seconds(30)
+
+/** How long a stopping session tries each way of committing its progress. */
+const FINAL_COMMIT_TIMEOUT = Duration.seconds(10)
 
 /** A fetched batch and what the writer runs once the target acknowledged all of it. */
 export interface SourceBatch {
@@ -162,34 +166,25 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
             // then stop the consumer (kafkajs refuses commits once stopped)
             stopping = true
             yield* Effect.logDebug(`${ctx.name}: session stopping, ${yield* SubscriptionRef.get(inFlight)} batches in flight`)
-            // finalizers run uninterruptibly, where a race could never interrupt its loser:
-            // wait (with the timeout) in a child fiber that may be interrupted
-            yield* awaitDrained.pipe(
-              Effect.timeoutFail({ duration: DRAIN_TIMEOUT, onTimeout: () => "timeout" as const }),
-              Effect.catchAll(() => Effect.logWarning(`${ctx.name}: in-flight batches not acknowledged within ${Duration.format(DRAIN_TIMEOUT)}; they will be re-read`)),
-              Effect.interruptible,
-              Effect.fork,
-              Effect.flatMap(Fiber.join)
-            )
-            const committed = yield* commit
+            const drained = yield* bounded(awaitDrained, DRAIN_TIMEOUT)
+            if (Option.isNone(drained)) {
+              yield* Effect.logWarning(`${ctx.name}: in-flight batches not acknowledged within ${Duration.format(DRAIN_TIMEOUT)}; they will be re-read`)
+            }
+            // bounded: a commit can hang on a group that is still joining; its offsets then go back
+            const committed = Option.getOrElse(yield* bounded(commit, FINAL_COMMIT_TIMEOUT), () => false)
             yield* consumer.stop
             // The group's member was still joining or rebalancing (e.g. stopped right after
             // start), so it could not commit: it has left now, and the group takes an admin commit.
             if (!committed) {
-              yield* commitWith((offsets) =>
+              const viaAdmin = commitWith((offsets) =>
                 kafka.admin(ctx.sourceAdmin).pipe(
                   Effect.flatMap((admin) => admin.commitGroupOffsets(ctx.progressGroupId, offsets)),
                   Effect.scoped
                 )
-              ).pipe(
-                Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => "timeout" as const }),
-                Effect.flatMap((ok) => (ok ? Effect.void : Effect.fail("failed" as const))),
-                Effect.catchAll(() => Effect.logWarning(`${ctx.name}: progress not committed; acknowledged records will be re-read`)),
-                // as above: a timeout inside a finalizer needs an interruptible child fiber
-                Effect.interruptible,
-                Effect.fork,
-                Effect.flatMap(Fiber.join)
               )
+              if (!Option.getOrElse(yield* bounded(viaAdmin, FINAL_COMMIT_TIMEOUT), () => false)) {
+                yield* Effect.logWarning(`${ctx.name}: progress not committed; acknowledged records will be re-read`)
+              }
             }
             yield* Effect.logDebug(`${ctx.name}: session stopped`)
           })

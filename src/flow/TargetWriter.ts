@@ -12,7 +12,7 @@ import { FlowContext } from "./FlowContext.js"
 import { PolicyRenamer } from "./PolicyRenamer.js"
 import { type Chunk, chunksOf, roundsOf } from "./ProduceRounds.js"
 import { type AckedBatch, ReplicationLog } from "./ReplicationLog.js"
-import * as FailureStreak from "./FailureStreak.js"
+import * as FailureStreak from "../supervision/FailureStreak.js"
 import { retryTransientWith } from "./Retry.js"
 import type { SourceBatch } from "./SourceReader.js"
 

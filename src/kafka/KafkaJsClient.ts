@@ -2,12 +2,13 @@
  * KafkaClient on kafkajs 2.2.4 (patched and with all codecs, see internal/kafkajs.ts).
  * Every client is an acquireRelease resource: disconnect runs on success, failure and interruption.
  */
-import { Deferred, Duration, Effect, Fiber, FiberSet, Layer, Runtime } from "effect"
+import { Deferred, Duration, Effect, FiberSet, Layer, Runtime } from "effect"
 import type * as K from "kafkajs"
 import type { ConnectionSettings, ProducerSettings } from "./ClientSettings.js"
 import { type ConsumerOptions, KafkaClient, type KafkaConsumer, type KafkaProducer } from "./KafkaClient.js"
 import { KafkaError, type KafkaErrorReason } from "./KafkaError.js"
 import type { FetchedBatch, KafkaRecord, PartitionWrite } from "./KafkaRecord.js"
+import { bounded } from "../supervision/Bounded.js"
 import { loadKafkaJs, PRE_GROUPED } from "./internal/kafkajs.js"
 
 const errorName = (e: unknown): string => (e instanceof Error ? e.name : "")
@@ -73,20 +74,59 @@ export const toKafkaError = (cluster: string, operation: string, topic?: string)
   })
 
 /**
- * Waits at most `limit` for a client to close. Releases run uninterruptibly, where a timeout
- * could never cut the wait short, so the wait runs in an interruptible child fiber.
+ * The operations of one client still running. An Effect interrupted while it awaits a kafkajs
+ * promise does not stop that promise: a send or an admin call carries on, and may open a new
+ * broker connection after the client was disconnected, which then keeps the process alive.
+ * Closing therefore waits for them (bounded) and closes again if one was still running.
  */
-const closeWithin = (limit: Duration.DurationInput, close: () => Promise<unknown>) =>
-  Effect.promise(close).pipe(
-    Effect.timeout(limit),
-    Effect.ignore,
-    Effect.interruptible,
-    Effect.fork,
-    Effect.flatMap(Fiber.join)
-  )
+interface Operations {
+  readonly track: <A>(p: Promise<A>) => Promise<A>
+  /** resolves once every tracked operation settled, or after `ms` */
+  readonly settled: (ms: number) => Promise<void>
+  readonly busy: () => boolean
+}
 
-const call = <A>(cluster: string, operation: string, f: () => Promise<A>, topic?: string) =>
-  Effect.tryPromise({ try: f, catch: toKafkaError(cluster, operation, topic) })
+const makeOperations = (): Operations => {
+  const running = new Set<Promise<unknown>>()
+  return {
+    track: (p) => {
+      running.add(p)
+      const done = () => {
+        running.delete(p)
+      }
+      // both handlers: this derived promise never rejects
+      p.then(done, done)
+      return p
+    },
+    settled: (ms) =>
+      running.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms)
+        Promise.allSettled([...running]).then(() => {
+          clearTimeout(timer)
+          resolve()
+        }, () => undefined)
+      }),
+    busy: () => running.size > 0
+  }
+}
+
+/**
+ * Waits a bounded time for a client to close (after its running operations, see Operations).
+ */
+const closeWithin = (limit: Duration.DurationInput, close: () => Promise<unknown>, operations?: Operations) => {
+  const ms = Duration.toMillis(limit)
+  return Effect.promise(async () => {
+    await operations?.settled(ms)
+    await close().catch(() => undefined)
+    if (operations?.busy()) {
+      await operations.settled(ms)
+      await close().catch(() => undefined)
+    }
+  }).pipe((close) => bounded(close, Duration.millis(operations === undefined ? ms : ms * 3)), Effect.asVoid)
+}
+
+const call = <A>(cluster: string, operation: string, f: () => Promise<A>, topic?: string, operations?: Operations) =>
+  Effect.tryPromise({ try: () => (operations === undefined ? f() : operations.track(f())), catch: toKafkaError(cluster, operation, topic) })
 
 const compressionCode = (kafkajs: typeof K, c: ProducerSettings["compression"]): K.CompressionTypes => {
   switch (c) {
@@ -146,11 +186,12 @@ const make = Effect.gen(function*() {
   const admin = (c: ConnectionSettings) =>
     Effect.gen(function*() {
       const client = makeKafka(kafkajs, c, log).admin()
+      const operations = makeOperations()
       yield* Effect.acquireRelease(
         call(c.cluster, "connect admin", () => client.connect()),
-        () => closeWithin("5 seconds", () => client.disconnect())
+        () => closeWithin("5 seconds", () => client.disconnect(), operations)
       )
-      const op = <A>(name: string, f: () => Promise<A>, topic?: string) => call(c.cluster, name, f, topic)
+      const op = <A>(name: string, f: () => Promise<A>, topic?: string) => call(c.cluster, name, f, topic, operations)
       return {
         listTopics: op("list topics", () => client.listTopics()),
         describeTopics: (names) =>
@@ -221,9 +262,10 @@ const make = Effect.gen(function*() {
         metadataMaxAge: 5_000,
         createPartitioner: () => ({ message }) => (message as { partition?: number }).partition ?? 0
       })
+      const operations = makeOperations()
       yield* Effect.acquireRelease(
         call(c.cluster, "connect producer", () => client.connect()),
-        () => closeWithin("5 seconds", () => client.disconnect())
+        () => closeWithin("5 seconds", () => client.disconnect(), operations)
       )
       const compression = compressionCode(kafkajs, s.compression)
       const send = (writes: ReadonlyArray<PartitionWrite>) => {
@@ -241,7 +283,7 @@ const make = Effect.gen(function*() {
           topicMessages.push({ topic, messages })
         }
         return call(c.cluster, "produce", () =>
-          client.sendBatch({ topicMessages, acks: s.acks, timeout: s.requestTimeoutMs, compression }), writes[0]?.topic).pipe(
+          client.sendBatch({ topicMessages, acks: s.acks, timeout: s.requestTimeoutMs, compression }), writes[0]?.topic, operations).pipe(
             Effect.map((meta) =>
               meta.map((m) => ({ topic: m.topicName, partition: m.partition, baseOffset: m.baseOffset ?? "-1" }))
             )
@@ -270,11 +312,12 @@ const make = Effect.gen(function*() {
       client.on(client.events.CRASH, (event) => {
         Deferred.unsafeDone(crash, Effect.fail(toKafkaError(c.cluster, "consume")(event.payload.error)))
       })
+      const operations = makeOperations()
       yield* Effect.acquireRelease(
         call(c.cluster, "connect consumer", () => client.connect()),
-        () => closeWithin("10 seconds", () => client.disconnect())
+        () => closeWithin("10 seconds", () => client.disconnect(), operations)
       )
-      yield* call(c.cluster, "subscribe", () => client.subscribe({ topics: [...o.topics], fromBeginning: o.fromBeginning }))
+      yield* call(c.cluster, "subscribe", () => client.subscribe({ topics: [...o.topics], fromBeginning: o.fromBeginning }), undefined, operations)
       const runPromise = yield* FiberSet.makeRuntimePromise<never>()
       const start = (onBatch: (batch: FetchedBatch) => Effect.Effect<void>) =>
         call(c.cluster, "start consumer", () =>
@@ -299,14 +342,14 @@ const make = Effect.gen(function*() {
                 clearInterval(beat)
               }
             }
-          }))
+          }), undefined, operations)
       return {
         start,
         crashed: Deferred.await(crash),
         stop: closeWithin(Duration.seconds(30), () => client.stop()),
         commit: (offsets) =>
           offsets.length === 0 ? Effect.void : call(c.cluster, "commit offsets", () =>
-            client.commitOffsets(offsets.map((x) => ({ topic: x.topic, partition: x.partition, offset: x.offset }))))
+            client.commitOffsets(offsets.map((x) => ({ topic: x.topic, partition: x.partition, offset: x.offset }))), undefined, operations)
       } satisfies KafkaConsumer
     })
 

@@ -22,9 +22,9 @@ interface Run {
   readonly failures: number
 }
 
-/** Whole seconds below ten minutes read better in a log line than Duration.format's milliseconds. */
-const lasted = (millis: number): string =>
-  Duration.format(Duration.seconds(millis < 1_000 ? millis / 1_000 : Math.round(millis / 1_000)))
+/** An elapsed time as a log line reads it: whole milliseconds below a second, else whole seconds. */
+export const lasted = (millis: number): string =>
+  Duration.format(millis < 1_000 ? Duration.millis(Math.round(millis)) : Duration.seconds(Math.round(millis / 1_000)))
 
 /** `what` completes "<what> failed", e.g. "reading from cluster 'primary'". */
 export const make = (

@@ -15,6 +15,7 @@
  * (a cluster that never answers is a configuration problem, not a blip).
  */
 import { Cause, Clock, Data, Duration, Effect, Ref, Schedule } from "effect"
+import { lasted } from "./FailureStreak.js"
 import { TaskRegistry } from "./TaskRegistry.js"
 import { type TaskKind, TaskState } from "./TaskState.js"
 
@@ -61,7 +62,6 @@ export class TaskDefect extends Data.TaggedError("TaskDefect")<{ readonly cause:
   }
 }
 
-const lasted = (millis: number): string => Duration.format(Duration.seconds(Math.round(millis / 1_000)))
 
 interface Progress {
   readonly everHealthy: boolean

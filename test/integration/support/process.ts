@@ -37,20 +37,28 @@ const MAX_CAPTURE = 4 * 1024 * 1024
 /** ANSI colour codes (e.g. in `--help`) removed. */
 export const stripAnsi = (s: string): string => s.replace(/\u001b\[[0-9;]*m/g, "")
 
+/** `node dist/main.js <args>` (see spawnNode). */
 export const spawnMm2 = (
+  args: ReadonlyArray<string>,
+  options: { readonly env?: Readonly<Record<string, string>> } = {}
+): Effect.Effect<Mm2Process, Error, Scope.Scope> => spawnNode(MAIN_JS, args, options)
+
+/** `node <script> <args>` in the repository root, stopped with the scope. */
+export const spawnNode = (
+  script: string,
   args: ReadonlyArray<string>,
   options: { readonly env?: Readonly<Record<string, string>> } = {}
 ): Effect.Effect<Mm2Process, Error, Scope.Scope> =>
   Effect.gen(function*() {
-    if (!fs.existsSync(MAIN_JS)) {
-      return yield* Effect.fail(new Error(`${MAIN_JS} does not exist: run \`npm run build\` first`))
+    if (!fs.existsSync(script)) {
+      return yield* Effect.fail(new Error(`${script} does not exist: run \`npm run build\` first`))
     }
     let out = ""
     let err = ""
     let exitStatus: ExitStatus | undefined
     const child: ChildProcess = yield* Effect.acquireRelease(
       Effect.sync(() => {
-        const child = spawn(process.execPath, [MAIN_JS, ...args], {
+        const child = spawn(process.execPath, [script, ...args], {
           cwd: REPO_ROOT,
           stdio: ["ignore", "pipe", "pipe"],
           env: { ...process.env, NO_COLOR: "1", ...options.env }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Logger, LogLevel, TestClock } from "effect"
-import * as FailureStreak from "../../../src/flow/FailureStreak.js"
+import * as FailureStreak from "../../../src/supervision/FailureStreak.js"
 
 /** Runs `body` with a logger that keeps `LEVEL message` lines. */
 const captured = <A, E>(body: (lines: Array<string>) => Effect.Effect<A, E>) => {
