@@ -7,6 +7,7 @@
  */
 import { Either } from "effect"
 import {
+  type ClientProps,
   type ConnectionSettings,
   connectionSettings,
   type ConsumerSettings,
@@ -20,7 +21,7 @@ import { clusterPropsSourced, type Sourced, type SourcedMap, values } from "./Cl
 import { flowName } from "./Flows.js"
 import { CLIENT_CONFIG_DEF, type ClientKind, MM2_CONNECTOR_KEYS } from "./KnownKeys.js"
 
-export type ClientProps = ReadonlyMap<string, string>
+export type { ClientProps }
 
 /** The raw client maps of a flow, as MM2 derives them (shown by `--validate`). */
 export interface FlowClients {

@@ -3,12 +3,10 @@
  * the flow's connector config map (spec §1.6). Field order = key order of `describe`.
  */
 import { Schema } from "effect"
+import { CANONICAL_CLASS_NAMES, DEFAULT_CLASS_NAME } from "../policy/PolicyFromConfig.js"
 import { type IntegerCheck, javaClass, javaEnum, javaInteger, JavaBoolean, JavaString, RegexList } from "./JavaValues.js"
 
 const MIRROR = "org.apache.kafka.connect.mirror"
-
-export const DEFAULT_REPLICATION_POLICY = `${MIRROR}.DefaultReplicationPolicy`
-export const IDENTITY_REPLICATION_POLICY = `${MIRROR}.IdentityReplicationPolicy`
 
 /** A key with a default; the struct field is camelCase, the input key is the Kafka name. */
 const setting = <A>(key: string, schema: Schema.Schema<A, string>, defaultValue: A) =>
@@ -40,16 +38,8 @@ export const ConnectorSettings = Schema.Struct({
   ]),
   replicationPolicyClass: setting(
     "replication.policy.class",
-    javaClass(
-      new Map([
-        [DEFAULT_REPLICATION_POLICY, DEFAULT_REPLICATION_POLICY],
-        ["DefaultReplicationPolicy", DEFAULT_REPLICATION_POLICY],
-        [IDENTITY_REPLICATION_POLICY, IDENTITY_REPLICATION_POLICY],
-        ["IdentityReplicationPolicy", IDENTITY_REPLICATION_POLICY]
-      ]),
-      "replication policy"
-    ),
-    DEFAULT_REPLICATION_POLICY
+    javaClass(CANONICAL_CLASS_NAMES, "replication policy"),
+    DEFAULT_CLASS_NAME
   ),
   replicationPolicySeparator: setting(
     "replication.policy.separator",

@@ -3,7 +3,7 @@
  * larger than the target accepts as one record batch, and chunks are grouped into rounds (one
  * request each) with at most one chunk per partition, keeping each partition's order.
  */
-import type { FetchedBatch, KafkaRecord, PartitionWrite } from "../kafka/KafkaRecord.js"
+import { type FetchedBatch, type KafkaRecord, type PartitionWrite, topicPartitionKey } from "../kafka/KafkaRecord.js"
 
 /** upper bound of one produce request (the broker's socket.request.max.bytes is 100 MiB) */
 export const ROUND_MAX_BYTES = 8 * 1024 * 1024
@@ -57,7 +57,7 @@ export const roundsOf = (chunks: ReadonlyArray<Chunk>, maxRoundBytes = ROUND_MAX
   const rounds: Array<{ chunks: Array<Chunk>; partitions: Set<string>; bytes: number }> = []
   const nextRound = new Map<string, number>()
   for (const chunk of chunks) {
-    const key = `${chunk.write.topic}\u0000${chunk.write.partition}`
+    const key = topicPartitionKey(chunk.write.topic, chunk.write.partition)
     let i = nextRound.get(key) ?? 0
     for (;; i++) {
       const round = rounds[i]

@@ -10,7 +10,7 @@
  * a new run, so a run is always exact.
  */
 import { Context, Effect, HashMap, Layer, Option, type Stream, SubscriptionRef } from "effect"
-import type { KafkaRecord } from "../kafka/KafkaRecord.js"
+import { type KafkaRecord, topicPartitionKey } from "../kafka/KafkaRecord.js"
 
 /** One written batch as the writer reports it (its records are not kept here). */
 export interface AckedBatch {
@@ -52,8 +52,6 @@ export interface PartitionPosition {
   readonly targetOffset: bigint
 }
 
-export const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`
-
 /** Source offset translated within the mapping's run, if it lies there. */
 export const translate = (m: PartitionMapping, sourceOffset: bigint): bigint | undefined =>
   sourceOffset >= m.run.source && sourceOffset <= m.last.source ? m.run.target + (sourceOffset - m.run.source) : undefined
@@ -90,7 +88,7 @@ export const advance = (prev: PartitionMapping | undefined, b: AckedBatch): Part
 export class ReplicationLog extends Context.Tag("effect-mm2/ReplicationLog")<ReplicationLog, {
   /** the writer reports acknowledged batches, in acknowledgement order; never blocks */
   readonly record: (batches: ReadonlyArray<AckedBatch>) => Effect.Effect<void>
-  /** the newest mapping of every source partition seen so far, by `partitionKey` */
+  /** the newest mapping of every source partition seen so far, by `topicPartitionKey` */
   readonly mappings: Effect.Effect<HashMap.HashMap<string, PartitionMapping>>
   /** the current mappings, then each newer state (intermediate states may be skipped) */
   readonly changes: Stream.Stream<HashMap.HashMap<string, PartitionMapping>>
@@ -105,7 +103,7 @@ export class ReplicationLog extends Context.Tag("effect-mm2/ReplicationLog")<Rep
           batches.length === 0 ? Effect.void : SubscriptionRef.update(state, (m) => {
             let next = m
             for (const b of batches) {
-              const key = partitionKey(b.sourceTopic, b.partition)
+              const key = topicPartitionKey(b.sourceTopic, b.partition)
               const mapping = advance(Option.getOrUndefined(HashMap.get(next, key)), b)
               if (mapping !== undefined) next = HashMap.set(next, key, mapping)
             }

@@ -25,7 +25,7 @@ import {
 } from "effect"
 import { KafkaClient } from "../kafka/KafkaClient.js"
 import { KafkaError } from "../kafka/KafkaError.js"
-import type { FetchedBatch, TopicPartitionOffset } from "../kafka/KafkaRecord.js"
+import { type FetchedBatch, topicPartitionKey, type TopicPartitionOffset } from "../kafka/KafkaRecord.js"
 import { bounded } from "../supervision/Bounded.js"
 import * as FailureStreak from "../supervision/FailureStreak.js"
 import { FlowContext } from "./FlowContext.js"
@@ -46,8 +46,6 @@ export interface SourceBatch {
 }
 
 type Offsets = Map<string, TopicPartitionOffset>
-
-const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`
 
 /** `pending` with `offsets` put back where nothing newer arrived meanwhile. */
 const putBack = (pending: Ref.Ref<Offsets>, offsets: Offsets) =>
@@ -86,7 +84,7 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
       const next = last === undefined ? undefined : { topic: b.topic, partition: b.partition, offset: (BigInt(last.offset) + 1n).toString() }
       return Effect.zipRight(
         next === undefined ? Effect.void : Ref.update(pending, (m) => {
-          const key = partitionKey(b.topic, b.partition)
+          const key = topicPartitionKey(b.topic, b.partition)
           const prev = m.get(key)
           // the largest acknowledged offset is safe to commit: writes are in order per partition
           if (prev === undefined || BigInt(prev.offset) < BigInt(next.offset)) m.set(key, next)

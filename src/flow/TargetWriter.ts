@@ -6,8 +6,10 @@
  * one request (up to ROUND_MAX_BYTES), so round trips, not bytes, are what a round costs.
  */
 import { Context, Duration, Effect, Layer, Metric, ScopedRef } from "effect"
+import { bytesReplicated, recordsReplicated } from "../telemetry/Metrics.js"
 import { KafkaClient } from "../kafka/KafkaClient.js"
 import { KafkaError } from "../kafka/KafkaError.js"
+import { topicPartitionKey } from "../kafka/KafkaRecord.js"
 import { FlowContext } from "./FlowContext.js"
 import { PolicyRenamer } from "./PolicyRenamer.js"
 import { type Chunk, chunksOf, roundsOf } from "./ProduceRounds.js"
@@ -15,15 +17,6 @@ import { type AckedBatch, ReplicationLog } from "./ReplicationLog.js"
 import * as FailureStreak from "../supervision/FailureStreak.js"
 import { retryTransientWith } from "./Retry.js"
 import type { SourceBatch } from "./SourceReader.js"
-
-export const recordsReplicated = Metric.counter("mm2_records_replicated", {
-  description: "records acknowledged by the target",
-  incremental: true
-})
-export const bytesReplicated = Metric.counter("mm2_bytes_replicated", {
-  description: "key+value+header bytes acknowledged by the target",
-  incremental: true
-})
 
 export class TargetWriter extends Context.Tag("effect-mm2/TargetWriter")<TargetWriter, {
   /**
@@ -36,6 +29,8 @@ export class TargetWriter extends Context.Tag("effect-mm2/TargetWriter")<TargetW
     const ctx = yield* FlowContext
     const renamer = yield* PolicyRenamer
     const log = yield* ReplicationLog
+    const flowRecords = Metric.tagged(recordsReplicated, "flow", ctx.name)
+    const flowBytes = Metric.tagged(bytesReplicated, "flow", ctx.name)
     const kafka = yield* KafkaClient
     const connect = kafka.producer(ctx.targetProducer, ctx.targetProducerSettings)
     const producer = yield* ScopedRef.fromAcquire(connect)
@@ -95,10 +90,10 @@ export class TargetWriter extends Context.Tag("effect-mm2/TargetWriter")<TargetW
         Effect.mapError((e) => (e.reason === "RecordTooLarge" ? tooLarge(e, pending) : e)),
         Effect.flatMap((acks) => {
           const base = new Map<string, string>()
-          for (const a of acks) base.set(`${a.topic}\u0000${a.partition}`, a.baseOffset)
+          for (const a of acks) base.set(topicPartitionKey(a.topic, a.partition), a.baseOffset)
           const missing: Array<Chunk> = []
           for (const c of pending) {
-            const b = base.get(`${c.write.topic}\u0000${c.write.partition}`)
+            const b = base.get(topicPartitionKey(c.write.topic, c.write.partition))
             if (b === undefined && acksExpected) {
               missing.push(c)
               continue
@@ -152,8 +147,8 @@ export class TargetWriter extends Context.Tag("effect-mm2/TargetWriter")<TargetW
             if (ack !== undefined) yield* ack
           }
         }
-        yield* Metric.incrementBy(recordsReplicated, records)
-        yield* Metric.incrementBy(bytesReplicated, bytes)
+        yield* Metric.incrementBy(flowRecords, records)
+        yield* Metric.incrementBy(flowBytes, bytes)
       }).pipe(Effect.withSpan("mm2.replicate", { kind: "producer", attributes: { flow: ctx.name, batches: batches.length } }))
 
     return { write }

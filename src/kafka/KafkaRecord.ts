@@ -40,6 +40,9 @@ export interface PartitionAck {
   readonly baseOffset: string
 }
 
+/** The one key of a topic-partition in maps (NUL cannot occur in a topic name). */
+export const topicPartitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`
+
 export interface TopicPartitionOffset {
   readonly topic: string
   readonly partition: number

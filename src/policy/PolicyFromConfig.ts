@@ -23,6 +23,14 @@ const builders: ReadonlyMap<string, (options: ReplicationPolicyOptions) => Repli
 
 export const SUPPORTED_CLASS_NAMES: ReadonlyArray<string> = [...builders.keys()]
 
+/** Every accepted spelling of `replication.policy.class` (full or simple name) -> the full class name. */
+export const CANONICAL_CLASS_NAMES: ReadonlyMap<string, string> = new Map(
+  [DefaultReplicationPolicy.CLASS_NAME, IdentityReplicationPolicy.CLASS_NAME].flatMap((fqcn) => [
+    [fqcn, fqcn] as const,
+    [fqcn.slice(fqcn.lastIndexOf(".") + 1), fqcn] as const
+  ])
+)
+
 export class UnknownReplicationPolicy extends Data.TaggedError("UnknownReplicationPolicy")<{
   readonly key: typeof CLASS_KEY
   readonly className: string

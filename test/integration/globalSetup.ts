@@ -6,7 +6,7 @@
  */
 import { Effect, Exit, Scope } from "effect"
 import type { TestProject } from "vitest/node"
-import { TestClusters } from "../../src/kafka/testing/index.js"
+import { TestClusters } from "../../harness/index.js"
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const scope = Effect.runSync(Scope.make())

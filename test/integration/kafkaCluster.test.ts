@@ -8,7 +8,7 @@ import {
   isProcessAlive,
   KafkaCluster,
   type KafkaClusterInfo
-} from "../../src/kafka/testing/index.js"
+} from "../../harness/index.js"
 
 const canConnect = (bootstrap: string): Promise<boolean> => {
   const [host, port] = bootstrap.split(":")

@@ -12,8 +12,8 @@ import * as fsp from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Data, Duration, Effect, type Scope } from "effect"
-import { javaExecutable, type KafkaJarsError, kafkaMajorVersion, lastLines, resolveKafkaLibs } from "../../../src/kafka/testing/KafkaJars.js"
-import { logConfigFlag, TOOL_JVM_FLAGS, TOOLS_LOG4J2, TOOLS_RELOAD4J } from "../../../src/kafka/testing/KafkaCluster.js"
+import { javaExecutable, type KafkaJarsError, kafkaMajorVersion, lastLines, resolveKafkaLibs } from "../../../harness/KafkaJars.js"
+import { logConfigFlag, TOOL_JVM_FLAGS, TOOLS_LOG4J2, TOOLS_RELOAD4J } from "../../../harness/KafkaCluster.js"
 
 /** The tool exited with a non-zero code or a signal, or could not be started. */
 export class JavaToolFailedError extends Data.TaggedError("JavaToolFailedError")<{

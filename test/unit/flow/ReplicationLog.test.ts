@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, HashMap, Option } from "effect"
-import { type AckedBatch, advance, partitionKey, ReplicationLog, translate } from "../../../src/flow/ReplicationLog.js"
-import type { KafkaRecord } from "../../../src/kafka/KafkaRecord.js"
+import { type AckedBatch, advance, ReplicationLog, translate } from "../../../src/flow/ReplicationLog.js"
+import { type KafkaRecord, topicPartitionKey } from "../../../src/kafka/KafkaRecord.js"
 
 const rec = (offset: number): KafkaRecord => ({ key: null, value: null, headers: [], timestamp: "0", offset: String(offset) })
 const batch = (offsets: ReadonlyArray<number>, targetBase: number, partition = 0): AckedBatch => ({
@@ -50,7 +50,7 @@ describe("ReplicationLog", () => {
       yield* log.record([batch([2, 3], 2, 0)])
       const m = yield* log.mappings
       expect(HashMap.size(m)).toBe(2)
-      const p0 = Option.getOrThrow(HashMap.get(m, partitionKey("t", 0)))
+      const p0 = Option.getOrThrow(HashMap.get(m, topicPartitionKey("t", 0)))
       expect([p0.run, p0.last]).toEqual([pair(0, 0), pair(3, 3)])
       expect(Object.keys(p0)).not.toContain("records")
       expect((yield* log.positions).map((p) => [p.partition, p.sourceOffset, p.targetOffset]).sort()).toEqual([[0, 3n, 3n], [1, 0n, 0n]])

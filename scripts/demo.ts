@@ -6,12 +6,12 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Duration, Effect, Either, Schedule } from "effect"
 import * as fs from "node:fs"
-import * as Mm2 from "../Mm2.js"
-import * as Mm2Config from "../config/Mm2Config.js"
-import { connectionSettings, producerSettings } from "../kafka/ClientSettings.js"
-import { KafkaClient } from "../kafka/KafkaClient.js"
-import * as KafkaJsClient from "../kafka/KafkaJsClient.js"
-import { TestClusters } from "../kafka/testing/index.js"
+import * as Mm2 from "../src/Mm2.js"
+import * as Mm2Config from "../src/config/Mm2Config.js"
+import { connectionSettings, producerSettings } from "../src/kafka/ClientSettings.js"
+import { KafkaClient } from "../src/kafka/KafkaClient.js"
+import * as KafkaJsClient from "../src/kafka/KafkaJsClient.js"
+import { TestClusters } from "../harness/index.js"
 
 const TOPICS = ["orders", "payments", "inventory"] as const
 const PARTITIONS = 3

@@ -11,10 +11,10 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { type Compression, connectionSettings, producerSettings } from "../kafka/ClientSettings.js"
-import { KafkaClient } from "../kafka/KafkaClient.js"
-import * as KafkaJsClient from "../kafka/KafkaJsClient.js"
-import { findRepoRoot, TestClusters } from "../kafka/testing/index.js"
+import { type Compression, connectionSettings, producerSettings } from "../src/kafka/ClientSettings.js"
+import { KafkaClient } from "../src/kafka/KafkaClient.js"
+import * as KafkaJsClient from "../src/kafka/KafkaJsClient.js"
+import { findRepoRoot, TestClusters } from "../harness/index.js"
 
 const env = (k: string, d: number) => (process.env[k] === undefined ? d : Number(process.env[k]))
 const RECORDS = env("BENCH_RECORDS", 500_000)
