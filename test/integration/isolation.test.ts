@@ -120,4 +120,33 @@ describe("flow isolation", () => {
       // what came before it was replicated
       yield* waitForCount(backup, `${p}.${topic}`, small.length)
     }), 120_000)
+
+  it.scopedLive("auto.offset.reset = none stops replication naming the partitions without progress, not as earliest", () =>
+    Effect.gen(function*() {
+      const primary = inject("primaryBootstrap")
+      const backup = inject("backupBootstrap")
+      const id = uniqueId()
+      const [p, b] = [`p${id}`, `b${id}`]
+      const topic = `none${id}`
+      yield* createTopic(primary, topic, 2)
+      yield* produceToPartitions(primary, topic, indexedRecords("none", 10, 2))
+      const replicator = yield* startReplicator(flowProps({
+        source: p,
+        target: b,
+        sourceBootstrap: primary,
+        targetBootstrap: backup,
+        topics: topic,
+        extra: { [`${p}.consumer.auto.offset.reset`]: "none", "heartbeats.replication.enabled": "false" }
+      }))
+      const stopped = yield* eventually(
+        "the flow to stop for want of progress",
+        Effect.sync(() => replicator.logs().filter((l) => l.level === "ERROR" && l.message.startsWith(`flow ${p}->${b} stopped`))),
+        (errors) => errors.length > 0,
+        { timeout: "60 seconds", interval: "250 millis" }
+      )
+      expect(stopped[0]!.message).toContain(`auto.offset.reset = none`)
+      expect(stopped[0]!.message).toContain(`${topic}-0, ${topic}-1`)
+      // nothing was read as if from the beginning
+      expect(yield* endOffsets(backup, `${p}.${topic}`)).toEqual([0, 0])
+    }), 120_000)
 })
