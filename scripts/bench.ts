@@ -82,6 +82,7 @@ const main = Effect.gen(function*() {
     `primary->backup.topics = ${TOPIC}`,
     "replication.factor = 1",
     "heartbeats.topic.replication.factor = 1",
+    "offset-syncs.topic.replication.factor = 1",
     ""
   ].join("\n"))
 

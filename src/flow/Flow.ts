@@ -86,17 +86,17 @@ export const run = (onStarted: Effect.Effect<void> = Effect.void): Effect.Effect
   return yield* Effect.raceFirst(Fiber.join(reading), Fiber.join(writing))
 }).pipe(Effect.scoped)
 
-/** All services of one flow, wired. */
+/** All services of one flow, wired; the ReplicationLog comes from the herder (it outlives restarts). */
 export const layer = (settings: FlowSettings): Layer.Layer<
-  FlowContext | SourceReader | TargetWriter | ReplicationLog | RemoteTopics | PolicyRenamer,
+  FlowContext | SourceReader | TargetWriter | RemoteTopics | PolicyRenamer,
   FlowConfigError | KafkaError,
-  KafkaClient
+  KafkaClient | ReplicationLog
 > => {
   const context = FlowContext.layer(settings)
   const renamer = PolicyRenamer.layer.pipe(Layer.provideMerge(context))
   return Layer.mergeAll(
     SourceReader.layer,
-    TargetWriter.layer.pipe(Layer.provideMerge(ReplicationLog.layer)),
+    TargetWriter.layer,
     RemoteTopics.layer
   ).pipe(Layer.provideMerge(renamer))
 }

@@ -5,11 +5,12 @@
  * Offset syncs and checkpoints are built on this.
  *
  * Recording never blocks the writer: the state is a SubscriptionRef, and a reader that falls
- * behind sees the newest state, not every step. A gap in the source offsets (compacted or
+ * behind sees the newest state, not every step. The log belongs to the herder, so it outlives a
+ * restart of the replication task and is shared with the duties built on it (offset syncs). A gap in the source offsets (compacted or
  * aborted records, control markers) or in the target's (a re-sent batch after a restart) starts
  * a new run, so a run is always exact.
  */
-import { Context, Effect, HashMap, Layer, Option, type Stream, SubscriptionRef } from "effect"
+import { Context, Effect, HashMap, Layer, Option, Stream, SubscriptionRef } from "effect"
 import { type KafkaRecord, topicPartitionKey } from "../kafka/KafkaRecord.js"
 
 /** One written batch as the writer reports it (its records are not kept here). */
@@ -35,6 +36,13 @@ export interface PartitionMapping {
   readonly partition: number
   /** first record of the current one-to-one run */
   readonly run: OffsetPair
+  /**
+   * The starts of the latest runs, oldest first, ending with `run` (at most RECENT_RUNS): each is
+   * a point where translation must restart. `runsStarted` counts all of them, so a reader can
+   * tell how many it has not seen.
+   */
+  readonly recentRuns: ReadonlyArray<OffsetPair>
+  readonly runsStarted: number
   /** the last acknowledged record (same run) */
   readonly last: OffsetPair
   /** how many batches of this partition were recorded: a reader can tell it skipped some */
@@ -53,6 +61,9 @@ export interface PartitionPosition {
 }
 
 /** Source offset translated within the mapping's run, if it lies there. */
+/** How many run starts a mapping remembers (offsets only). */
+export const RECENT_RUNS = 64
+
 export const translate = (m: PartitionMapping, sourceOffset: bigint): bigint | undefined =>
   sourceOffset >= m.run.source && sourceOffset <= m.last.source ? m.run.target + (sourceOffset - m.run.source) : undefined
 
@@ -63,23 +74,26 @@ export const advance = (prev: PartitionMapping | undefined, b: AckedBatch): Part
   const first = BigInt(b.records[0]!.offset)
   const lastSource = BigInt(b.records[n - 1]!.offset)
   const last = { source: lastSource, target: b.targetBaseOffset + BigInt(n - 1) }
-  let run: OffsetPair
-  if (lastSource - first === BigInt(n - 1)) {
-    // consecutive source offsets: the batch continues the previous run if it starts right after it
-    const continues = prev !== undefined && prev.targetTopic === b.targetTopic &&
-      prev.last.source + 1n === first && prev.last.target + 1n === b.targetBaseOffset
-    run = continues ? prev.run : { source: first, target: b.targetBaseOffset }
-  } else {
-    // rare (compacted or transactional source): the run starts after the batch's last gap
-    let i = n - 1
-    while (i > 0 && BigInt(b.records[i - 1]!.offset) + 1n === BigInt(b.records[i]!.offset)) i--
-    run = { source: BigInt(b.records[i]!.offset), target: b.targetBaseOffset + BigInt(i) }
+  const continues = prev !== undefined && prev.targetTopic === b.targetTopic &&
+    prev.last.source + 1n === first && prev.last.target + 1n === b.targetBaseOffset
+  const started: Array<OffsetPair> = continues ? [] : [{ source: first, target: b.targetBaseOffset }]
+  if (lastSource - first !== BigInt(n - 1)) {
+    // rare (compacted or transactional source): every gap inside the batch starts a run
+    for (let i = 1; i < n; i++) {
+      const offset = BigInt(b.records[i]!.offset)
+      if (BigInt(b.records[i - 1]!.offset) + 1n !== offset) started.push({ source: offset, target: b.targetBaseOffset + BigInt(i) })
+    }
   }
+  const recentRuns = started.length === 0
+    ? prev!.recentRuns
+    : [...(prev?.recentRuns ?? []), ...started].slice(-RECENT_RUNS)
   return {
     sourceTopic: b.sourceTopic,
     targetTopic: b.targetTopic,
     partition: b.partition,
-    run,
+    run: recentRuns[recentRuns.length - 1]!,
+    recentRuns,
+    runsStarted: (prev?.runsStarted ?? 0) + started.length,
     last,
     batches: (prev?.batches ?? 0) + 1
   }
@@ -110,7 +124,8 @@ export class ReplicationLog extends Context.Tag("effect-mm2/ReplicationLog")<Rep
             return next
           }),
         mappings: SubscriptionRef.get(state),
-        changes: state.changes,
+        // a sliding buffer of one: a slow reader skips states instead of queueing them all
+        changes: state.changes.pipe(Stream.buffer({ capacity: 1, strategy: "sliding" })),
         positions: Effect.map(SubscriptionRef.get(state), (m) =>
           [...HashMap.values(m)].map((p) => ({
             sourceTopic: p.sourceTopic,

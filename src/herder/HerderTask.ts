@@ -2,10 +2,12 @@
  * A duty of a herder (MM2 runs one herder per `source->target` pair): replication, heartbeats,
  * and later offset syncs, checkpoints, config and ACL sync. Each is defined in its own file and
  * registered in Tasks.ts; the herder runs every enabled one under the same supervision policy.
+ * Tasks of one herder share its ReplicationLog (where the replication task's records landed).
  */
 import type { Effect } from "effect"
 import type { HerderSettings } from "../config/Mm2Config.js"
 import type { FlowConfigError } from "../flow/FlowContext.js"
+import type { ReplicationLog } from "../flow/ReplicationLog.js"
 import type { KafkaClient } from "../kafka/KafkaClient.js"
 import type { KafkaError } from "../kafka/KafkaError.js"
 import type { TaskKind } from "../supervision/TaskState.js"
@@ -25,5 +27,8 @@ export interface HerderTask {
   /** see TaskSpec.startupDeadline */
   readonly startupDeadline?: (herder: HerderSettings) => { readonly millis: number; readonly key: string }
   /** runs until interrupted (or fails); `healthy` reports that it works */
-  readonly run: (herder: HerderSettings, healthy: Effect.Effect<void>) => Effect.Effect<unknown, TaskError, KafkaClient>
+  readonly run: (
+    herder: HerderSettings,
+    healthy: Effect.Effect<void>
+  ) => Effect.Effect<unknown, TaskError, KafkaClient | ReplicationLog>
 }

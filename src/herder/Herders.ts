@@ -6,6 +6,7 @@
  */
 import { Data, Deferred, Effect, Ref } from "effect"
 import type { HerderSettings } from "../config/Mm2Config.js"
+import { ReplicationLog } from "../flow/ReplicationLog.js"
 import { supervise } from "../supervision/Supervisor.js"
 import { isRetriable } from "./HerderTask.js"
 import { TASKS } from "./Tasks.js"
@@ -37,6 +38,8 @@ export const runHerders = (
     const replicationTasks = tasks.filter((t) => t.task.kind === "replication").length
     const failures = yield* Ref.make<ReadonlyArray<FlowFailure>>([])
     const allStopped = yield* Deferred.make<void>()
+    const logs = new Map<string, ReplicationLog["Type"]>()
+    for (const h of herders) logs.set(h.settings.name, yield* ReplicationLog.make)
     for (const { h, task } of tasks) {
       const deadline = task.startupDeadline?.(h)
       const spec = {
@@ -46,7 +49,8 @@ export const runHerders = (
         label: task.label(h),
         ...(deadline !== undefined ? { startupDeadline: deadline } : {})
       }
-      yield* supervise(spec, (healthy) => task.run(h, healthy), isRetriable).pipe(
+      const log = logs.get(h.settings.name)!
+      yield* supervise(spec, (healthy) => task.run(h, healthy).pipe(Effect.provideService(ReplicationLog, log)), isRetriable).pipe(
         Effect.flatMap((end) => {
           if (!end.fatal || task.kind !== "replication") return Effect.void
           const failure = { flow: h.settings.name, message: end.reason }

@@ -3,9 +3,11 @@
  */
 import { HeartbeatTask } from "./HeartbeatTask.js"
 import type { HerderTask } from "./HerderTask.js"
+import { OffsetSyncTask } from "./OffsetSyncTask.js"
 import { ReplicationTask } from "./ReplicationTask.js"
 
 export const TASKS: ReadonlyArray<HerderTask> = [
   ReplicationTask,
-  HeartbeatTask
+  HeartbeatTask,
+  OffsetSyncTask
 ]

@@ -47,6 +47,7 @@ describe("flow isolation", () => {
         "topics": `${prefix}.*`,
         "replication.factor": "-1",
         "heartbeats.topic.replication.factor": "1",
+        "offset-syncs.topic.replication.factor": "1",
         "refresh.topics.interval.seconds": "1",
         [`${b}.offset.flush.interval.ms`]: "500",
         [`${d}.offset.flush.interval.ms`]: "500",

@@ -91,6 +91,7 @@ describe("active-active a->b and b->a (DefaultReplicationPolicy)", () => {
         "topics": topics,
         "replication.factor": "-1",
         "heartbeats.topic.replication.factor": "1",
+        "offset-syncs.topic.replication.factor": "1",
         "refresh.topics.interval.seconds": "1",
         [`${a}.offset.flush.interval.ms`]: "500",
         [`${b}.offset.flush.interval.ms`]: "500",

@@ -140,7 +140,9 @@ describe("replication primary -> backup (DefaultReplicationPolicy)", () => {
         extra: { "heartbeats.replication.enabled": "false" }
       }))
       expect(settings.flows.map((f) => f.name)).toEqual([`${source}->${target}`])
-      const services = yield* Layer.build(Flow.layer(settings.flows[0]!).pipe(Layer.provide(KafkaJsClient.layer)))
+      const services = yield* Layer.build(
+        Flow.layer(settings.flows[0]!).pipe(Layer.provideMerge(ReplicationLog.layer), Layer.provide(KafkaJsClient.layer))
+      )
       const log = Context.get(services, ReplicationLog)
       // whatever states a reader happens to see (it may skip some: the writer never waits for it)
       const seen: Array<PartitionMapping> = []

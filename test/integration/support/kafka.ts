@@ -324,6 +324,7 @@ export const flowProps = (options: {
     "replication.factor": "-1",
     // the test brokers are single nodes; MM2's default of 3 would stop the heartbeat task
     "heartbeats.topic.replication.factor": "1",
+    "offset-syncs.topic.replication.factor": "1",
     "refresh.topics.interval.seconds": "1",
     [`${target}.offset.flush.interval.ms`]: "500",
     "admin.timeout.ms": "15000",

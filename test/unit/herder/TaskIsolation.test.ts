@@ -26,6 +26,7 @@ refresh.topics.interval.seconds = 1
 backup.offset.flush.interval.ms = 100
 emit.heartbeats.interval.seconds = 1
 heartbeats.topic.replication.factor = 1
+offset-syncs.topic.replication.factor = 1
 replication.factor = 1
 `)
 
