@@ -7,8 +7,8 @@
 import { Data, Deferred, Effect, Ref } from "effect"
 import type { HerderSettings } from "../config/Mm2Config.js"
 import { ReplicationLog } from "../flow/ReplicationLog.js"
-import { supervise } from "../supervision/Supervisor.js"
-import { isRetriable } from "./HerderTask.js"
+import { supervise, type TaskEnd, type TaskSpec } from "../supervision/Supervisor.js"
+import { type HerderTask, isRetriable } from "./HerderTask.js"
 import { TASKS } from "./Tasks.js"
 
 /** A replication task that stopped for good on a fatal error (the others may still run). */
@@ -34,33 +34,35 @@ export const runHerders = (
   onStopped: (failure: FlowFailure) => Effect.Effect<void> = () => Effect.void
 ) =>
   Effect.gen(function*() {
-    const tasks = herders.flatMap((h) => TASKS.filter((t) => t.enabled(h)).map((task) => ({ h, task })))
-    const replicationTasks = tasks.filter((t) => t.task.kind === "replication").length
+    const enabled = (h: HerderSettings) => TASKS.filter((t) => t.enabled(h))
+    const replicationTasks = herders.flatMap(enabled).filter((t) => t.kind === "replication").length
     const failures = yield* Ref.make<ReadonlyArray<FlowFailure>>([])
     const allStopped = yield* Deferred.make<void>()
-    const logs = new Map<string, ReplicationLog["Type"]>()
-    for (const h of herders) logs.set(h.settings.name, yield* ReplicationLog.make)
-    for (const { h, task } of tasks) {
-      const deadline = task.startupDeadline?.(h)
-      const spec = {
-        herder: h.settings.name,
-        task: task.name,
-        kind: task.kind,
-        label: task.label(h),
-        ...(deadline !== undefined ? { startupDeadline: deadline } : {})
-      }
-      const log = logs.get(h.settings.name)!
-      yield* supervise(spec, (healthy) => task.run(h, healthy).pipe(Effect.provideService(ReplicationLog, log)), isRetriable).pipe(
-        Effect.flatMap((end) => {
-          if (!end.fatal || task.kind !== "replication") return Effect.void
-          const failure = { flow: h.settings.name, message: end.reason }
-          return Ref.updateAndGet(failures, (fs) => [...fs, failure]).pipe(
-            Effect.tap(() => onStopped(failure)),
-            Effect.flatMap((fs) => (fs.length === replicationTasks ? Deferred.succeed(allStopped, undefined) : Effect.void))
-          )
-        }),
-        Effect.forkScoped
+    const stopped = (h: HerderSettings, task: HerderTask) => (end: TaskEnd) => {
+      if (!end.fatal || task.kind !== "replication") return Effect.void
+      const failure = { flow: h.settings.name, message: end.reason }
+      return Ref.updateAndGet(failures, (fs) => [...fs, failure]).pipe(
+        Effect.tap(() => onStopped(failure)),
+        Effect.flatMap((fs) => (fs.length === replicationTasks ? Deferred.succeed(allStopped, undefined) : Effect.void))
       )
+    }
+    for (const h of herders) {
+      // one log per herder, shared by its tasks and outliving restarts of any of them
+      const log = yield* ReplicationLog.make
+      for (const task of enabled(h)) {
+        const deadline = task.startupDeadline?.(h)
+        const spec: TaskSpec = {
+          herder: h.settings.name,
+          task: task.name,
+          kind: task.kind,
+          label: task.label(h),
+          ...(deadline !== undefined ? { startupDeadline: deadline } : {})
+        }
+        yield* supervise(spec, (healthy) => task.run(h, healthy).pipe(Effect.provideService(ReplicationLog, log)), isRetriable).pipe(
+          Effect.flatMap(stopped(h, task)),
+          Effect.forkScoped
+        )
+      }
     }
     if (replicationTasks === 0) return yield* Effect.never
     yield* Deferred.await(allStopped)
