@@ -5,6 +5,9 @@
  *
  * - at the start of every run (a gap in the source offsets, a re-sent batch, a new task
  *   lifetime): exact translation restarts there, and MM2 syncs there too;
+ * - at the end of every run (the record before a gap): with a sync on both sides of every gap,
+ *   no gap ever lies between two consecutive syncs, and translation from syncs alone is exact
+ *   (see OffsetTranslation.ts);
  * - within a run, wherever MM2 would sync (spec §6.3): each time the target offset passes the
  *   last immediate sync by `offset.lag.max` + 1. Runs are one-to-one, so those points are
  *   computed, not read from records;
@@ -41,9 +44,16 @@ const samePair = (a: OffsetPair | undefined, b: OffsetPair): boolean => a !== un
 export const plan = (state: PartitionSyncState, m: PartitionMapping, offsetLagMax: number): Plan => {
   const immediate: Array<OffsetPair> = []
   let lastImmediateTarget = state.lastImmediateTarget
-  // run starts not synced yet (the log remembers the latest ones; older ones were missed)
+  // run starts not synced yet (the log remembers the latest ones; older ones were missed), each
+  // after the end of the run before it: runs are one-to-one, so that end is known
   const unseen = Math.min(m.runsStarted - state.runsSynced, m.recentRuns.length)
-  for (const start of m.recentRuns.slice(m.recentRuns.length - unseen)) {
+  for (let k = m.recentRuns.length - unseen; k < m.recentRuns.length; k++) {
+    const start = m.recentRuns[k]!
+    const before = m.recentRuns[k - 1]
+    if (before !== undefined) {
+      const end = { source: before.source + (start.target - 1n - before.target), target: start.target - 1n }
+      if (!samePair(state.lastWritten, end) && !samePair(immediate[immediate.length - 1], end)) immediate.push(end)
+    }
     immediate.push(start)
     lastImmediateTarget = start.target
   }

@@ -25,10 +25,13 @@ export interface KafkaAdmin {
     increases: ReadonlyArray<{ readonly topic: string; readonly count: number }>
   ) => Effect.Effect<void, KafkaError>
   readonly fetchTopicOffsets: (topic: string) => Effect.Effect<ReadonlyArray<PartitionOffsets>, KafkaError>
+  /** the ids of the cluster's consumer groups (classic protocol type "consumer") */
+  readonly listGroups: Effect.Effect<ReadonlyArray<string>, KafkaError>
+  /** committed offsets (-1 where none) with their commit metadata, of the given topics' partitions */
   readonly fetchGroupOffsets: (
     groupId: string,
     topics: ReadonlyArray<string>
-  ) => Effect.Effect<ReadonlyArray<TopicPartitionOffset>, KafkaError>
+  ) => Effect.Effect<ReadonlyArray<TopicPartitionOffset & { readonly metadata?: string | null }>, KafkaError>
   readonly deleteTopics: (names: ReadonlyArray<string>) => Effect.Effect<void, KafkaError>
   /**
    * Commits offsets for a consumer group from outside it. The broker accepts this only while the

@@ -224,10 +224,15 @@ const make = Effect.gen(function*() {
           op("fetch topic offsets", () => client.fetchTopicOffsets(topic), topic).pipe(
             Effect.map((ps) => ps.map((p) => ({ partition: p.partition, low: p.low, high: p.high })))
           ),
+        listGroups: op("list groups", () => client.listGroups()).pipe(
+          Effect.map((r) => r.groups.filter((g) => g.protocolType === "consumer").map((g) => g.groupId))
+        ),
         fetchGroupOffsets: (groupId, topics) =>
           op("fetch group offsets", () => client.fetchOffsets({ groupId, topics: [...topics] })).pipe(
             Effect.map((ts) =>
-              ts.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: p.offset })))
+              ts.flatMap((t) =>
+                t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: p.offset, metadata: p.metadata }))
+              )
             )
           ),
         deleteTopics: (names) =>

@@ -182,6 +182,10 @@ export class InMemoryKafka extends Context.Tag("test/InMemoryKafka")<InMemoryKaf
                 (ps) => ps.map((records, partition) => ({ partition, low: "0", high: String(records.length) }))
               )
             ),
+          listGroups: Effect.zipRight(
+            check(cluster, "list groups", []),
+            Effect.map(read(cluster), (c) => [...new Set([...c.groups.keys(), ...c.members.keys()])])
+          ),
           fetchGroupOffsets: (groupId, topics) =>
             Effect.zipRight(
               check(cluster, "fetch group offsets", topics),

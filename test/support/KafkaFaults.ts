@@ -17,6 +17,7 @@ export type FaultOperation =
   | "create topic"
   | "create partitions"
   | "fetch topic offsets"
+  | "list groups"
   | "fetch group offsets"
   | "delete topics"
   | "commit group offsets"

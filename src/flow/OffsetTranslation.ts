@@ -1,0 +1,95 @@
+/**
+ * Translating a consumer group's committed source offset x (the next record it would read) to
+ * the target offset where it must resume: the target position of the first record with a source
+ * offset of x or more. The rule that matters most: never past that position (a consumer failing
+ * over must not skip a record); after that, as exact as the data allows.
+ *
+ * Two sources of truth:
+ * - the herder's ReplicationLog: the runs this process wrote (one-to-one stretches of records,
+ *   see ReplicationLog.ts). Within what it remembers, translation is exact, across gaps
+ *   (transaction markers, compaction) and re-sent batches alike.
+ * - offset syncs (ours and Java MM2's), read back from the offset syncs topic: true pairs
+ *   (u -> d). Between two of them the answer is bounded below by both, and the larger bound is
+ *   taken: max(d_i + 1, d_j - (u_j - x)). It is exact whenever no gap lies strictly between two
+ *   consecutive syncs, which is how our writer places them (on both sides of every gap); with
+ *   other syncs it may re-read, never skip.
+ */
+import type { OffsetPair, PartitionMapping } from "./ReplicationLog.js"
+
+/** At most this many syncs are kept per partition; the oldest go first. */
+export const MAX_SYNCS = 4096
+
+/**
+ * Syncs of one partition, ordered by source and target offset alike. A sync whose target offset
+ * is beyond the newest one while its source offset is not (records written again after a
+ * restart) starts the history anew: the older pairs describe copies the target has moved past.
+ * An older pair read again (a sync task restarted and re-wrote it) takes its place in order.
+ */
+export const addSync = (history: ReadonlyArray<OffsetPair>, s: OffsetPair): ReadonlyArray<OffsetPair> => {
+  const last = history[history.length - 1]
+  if (last === undefined) return [s]
+  if (s.source > last.source && s.target > last.target) {
+    return history.length < MAX_SYNCS ? [...history, s] : [...history.slice(history.length - MAX_SYNCS + 1), s]
+  }
+  if (s.source <= last.source && s.target > last.target) return [s]
+  // an older pair: insert in order if consistent with its neighbours, else ignore
+  let i = history.length
+  while (i > 0 && history[i - 1]!.source > s.source) i--
+  const before = history[i - 1]
+  const after = history[i]
+  if (before !== undefined && before.source === s.source) return history
+  if ((before !== undefined && before.target >= s.target) || (after !== undefined && after.target <= s.target)) return history
+  return [...history.slice(0, i), s, ...history.slice(i)]
+}
+
+/** The bound from syncs: never past the true position; undefined below the oldest sync. */
+export const translateWithSyncs = (history: ReadonlyArray<OffsetPair>, x: bigint): bigint | undefined => {
+  // the last sync at or before x (binary search: sources are increasing)
+  let lo = 0
+  let hi = history.length - 1
+  let i = -1
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1
+    if (history[mid]!.source <= x) {
+      i = mid
+      lo = mid + 1
+    } else {
+      hi = mid - 1
+    }
+  }
+  if (i < 0) return undefined
+  const at = history[i]!
+  if (at.source === x) return at.target
+  const next = history[i + 1]
+  if (next === undefined) return at.target + 1n
+  const fromNext = next.target - (next.source - x)
+  return fromNext > at.target + 1n ? fromNext : at.target + 1n
+}
+
+/** Exact translation from the runs this process wrote; undefined where the log does not reach. */
+export const translateWithRuns = (m: PartitionMapping, x: bigint): bigint | undefined => {
+  // past the newest record: everything up to it sits before last.target + 1
+  if (x > m.last.source) return m.last.target + 1n
+  const runs = m.recentRuns
+  // the newest run starting at or before x holds the latest copy of x, if any run does
+  for (let k = runs.length - 1; k >= 0; k--) {
+    const r = runs[k]!
+    if (r.source > x) continue
+    const next = runs[k + 1]
+    if (next === undefined) return r.target + (x - r.source)
+    // run k's records fill the target from r.target up to the next run's first record
+    const end = r.source + (next.target - r.target) - 1n
+    return x <= end ? r.target + (x - r.source) : next.target
+  }
+  return undefined
+}
+
+/** The best safe translation: exact from the runs where they reach, else bounded by the syncs. */
+export const translate = (
+  mapping: PartitionMapping | undefined,
+  syncs: ReadonlyArray<OffsetPair> | undefined,
+  x: bigint
+): bigint | undefined => {
+  const exact = mapping === undefined ? undefined : translateWithRuns(mapping, x)
+  return exact ?? (syncs === undefined ? undefined : translateWithSyncs(syncs, x))
+}
