@@ -158,11 +158,15 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
         const commit = commitWith(consumer.commit)
 
         let stopping = false
+        // batches still waiting for room in the queue give up when the session stops: never
+        // handed over, they are not acknowledged and the next session reads them again
+        const stopped = yield* Deferred.make<void>()
         yield* Effect.addFinalizer(() =>
           Effect.gen(function*() {
             // stop handing batches over, let the writer finish what it has, commit, and only
             // then stop the consumer (kafkajs refuses commits once stopped)
             stopping = true
+            yield* Deferred.succeed(stopped, undefined)
             yield* Effect.logDebug(`${ctx.name}: session stopping, ${yield* SubscriptionRef.get(inFlight)} batches in flight`)
             const drained = yield* bounded(awaitDrained, DRAIN_TIMEOUT)
             if (Option.isNone(drained)) {
@@ -194,7 +198,8 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
             : Effect.zipRight(
               Effect.zipRight(streak.healthy, SubscriptionRef.update(inFlight, (n) => n + 1)),
               Queue.offer(queue, { batch, ack: ackOf(batch) }).pipe(
-                Effect.onInterrupt(() => SubscriptionRef.update(inFlight, (n) => n - 1))
+                Effect.onInterrupt(() => SubscriptionRef.update(inFlight, (n) => n - 1)),
+                Effect.raceFirst(Deferred.await(stopped))
               )
             )
         )

@@ -4,7 +4,7 @@
  * that fails restarts or stops alone. The whole ends, failing with FlowsFailed, only once every
  * replication task has stopped on a fatal error; metadata tasks never end the process.
  */
-import { Data, Deferred, Effect, Ref } from "effect"
+import { Data, Deferred, Effect, FiberSet, Ref } from "effect"
 import type { HerderSettings } from "../config/Mm2Config.js"
 import { ReplicationLog } from "../flow/ReplicationLog.js"
 import { supervise, type TaskEnd, type TaskSpec } from "../supervision/Supervisor.js"
@@ -46,6 +46,8 @@ export const runHerders = (
         Effect.flatMap((fs) => (fs.length === replicationTasks ? Deferred.succeed(allStopped, undefined) : Effect.void))
       )
     }
+    // one set for every task: at shutdown they are all stopped at once, not one after another
+    const running = yield* FiberSet.make<void>()
     for (const h of herders) {
       // one log per herder, shared by its tasks and outliving restarts of any of them
       const log = yield* ReplicationLog.make
@@ -60,7 +62,7 @@ export const runHerders = (
         }
         yield* supervise(spec, (healthy) => task.run(h, healthy).pipe(Effect.provideService(ReplicationLog, log)), isRetriable).pipe(
           Effect.flatMap(stopped(h, task)),
-          Effect.forkScoped
+          FiberSet.run(running)
         )
       }
     }
