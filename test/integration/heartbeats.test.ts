@@ -45,7 +45,9 @@ describe("heartbeats", () => {
         target: b,
         sourceBootstrap: primary,
         targetBootstrap: backup,
-        topics: `hb${id}.*`
+        topics: `hb${id}.*`,
+        // MM2's default, which the test harness turns off for every other test
+        extra: { "heartbeats.replication.enabled": "true" }
       }))
       expect(replicator.settings.herderPairs.map((h) => h.settings.name)).toEqual([`${p}->${b}`, `${b}->${p}`])
 

@@ -48,6 +48,8 @@ describe("flow isolation", () => {
         "replication.factor": "-1",
         "heartbeats.topic.replication.factor": "1",
         "offset-syncs.topic.replication.factor": "1",
+        "checkpoints.topic.replication.factor": "1",
+        "heartbeats.replication.enabled": "false",
         "refresh.topics.interval.seconds": "1",
         [`${b}.offset.flush.interval.ms`]: "500",
         [`${d}.offset.flush.interval.ms`]: "500",

@@ -92,6 +92,8 @@ describe("active-active a->b and b->a (DefaultReplicationPolicy)", () => {
         "replication.factor": "-1",
         "heartbeats.topic.replication.factor": "1",
         "offset-syncs.topic.replication.factor": "1",
+        "checkpoints.topic.replication.factor": "1",
+        "heartbeats.replication.enabled": "false",
         "refresh.topics.interval.seconds": "1",
         [`${a}.offset.flush.interval.ms`]: "500",
         [`${b}.offset.flush.interval.ms`]: "500",

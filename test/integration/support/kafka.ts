@@ -325,6 +325,11 @@ export const flowProps = (options: {
     // the test brokers are single nodes; MM2's default of 3 would stop the heartbeat task
     "heartbeats.topic.replication.factor": "1",
     "offset-syncs.topic.replication.factor": "1",
+    "checkpoints.topic.replication.factor": "1",
+    // Every test names its clusters anew, so loop detection cannot tell that two aliases are one
+    // cluster: replicating heartbeat topics (which bypass the filter) would chain them across
+    // tests. heartbeats.test.ts turns it on.
+    "heartbeats.replication.enabled": "false",
     "refresh.topics.interval.seconds": "1",
     [`${target}.offset.flush.interval.ms`]: "500",
     "admin.timeout.ms": "15000",
