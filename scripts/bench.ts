@@ -83,6 +83,7 @@ const main = Effect.gen(function*() {
     "replication.factor = 1",
     "heartbeats.topic.replication.factor = 1",
     "offset-syncs.topic.replication.factor = 1",
+    "checkpoints.topic.replication.factor = 1",
     ""
   ].join("\n"))
 

@@ -30,6 +30,7 @@ primary->backup.topics = orders, payments, inventory
 replication.factor = 1
 heartbeats.topic.replication.factor = 1
 offset-syncs.topic.replication.factor = 1
+checkpoints.topic.replication.factor = 1
 refresh.topics.interval.seconds = 10
 backup.offset.flush.interval.ms = 1000
 `

@@ -1,6 +1,7 @@
 /**
  * Every duty a herder can run, in start order. Adding a duty: its own file, and one line here.
  */
+import { CheckpointTask } from "./CheckpointTask.js"
 import { HeartbeatTask } from "./HeartbeatTask.js"
 import type { HerderTask } from "./HerderTask.js"
 import { OffsetSyncTask } from "./OffsetSyncTask.js"
@@ -9,5 +10,6 @@ import { ReplicationTask } from "./ReplicationTask.js"
 export const TASKS: ReadonlyArray<HerderTask> = [
   ReplicationTask,
   HeartbeatTask,
-  OffsetSyncTask
+  OffsetSyncTask,
+  CheckpointTask
 ]

@@ -27,6 +27,7 @@ backup.offset.flush.interval.ms = 100
 emit.heartbeats.interval.seconds = 1
 heartbeats.topic.replication.factor = 1
 offset-syncs.topic.replication.factor = 1
+checkpoints.topic.replication.factor = 1
 replication.factor = 1
 `)
 

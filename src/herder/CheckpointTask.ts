@@ -1,0 +1,188 @@
+/**
+ * MirrorCheckpointConnector's duty (spec §8): every `emit.checkpoints.interval.seconds`, for each
+ * consumer group on the source that `groups` / `groups.exclude` accept (never our own groups),
+ * translates its committed offsets of the partitions this herder replicates and writes
+ * checkpoints in MM2's layout to `<source>.checkpoints.internal` on the target (created
+ * compacted, one partition, `checkpoints.topic.replication.factor` replicas).
+ *
+ * Translation (OffsetTranslation.ts) never passes a group's true position: exact from the runs
+ * this process replicated, else bounded by the offset syncs, which are read from the offset
+ * syncs topic from its start and then followed. No checkpoint is written for an offset that
+ * cannot be translated. Checkpoints of a (group, partition) never go backwards unless the group
+ * itself moved back on the source (as in MM2), across restarts too: the checkpoints already in
+ * the topic are read first.
+ */
+import { Clock, Deferred, Duration, Effect, Either, HashMap, Option, Ref } from "effect"
+import { randomUUID } from "node:crypto"
+import type { HerderSettings } from "../config/Mm2Config.js"
+import { FlowConfigError, FlowContext, isOwnGroup, OWN_GROUP_PREFIX } from "../flow/FlowContext.js"
+import { addSync, translate } from "../flow/OffsetTranslation.js"
+import { type OffsetPair, ReplicationLog } from "../flow/ReplicationLog.js"
+import type { ConnectionSettings } from "../kafka/ClientSettings.js"
+import { KafkaClient } from "../kafka/KafkaClient.js"
+import { type KafkaRecord, topicPartitionKey } from "../kafka/KafkaRecord.js"
+import { makeGroupFilter } from "../policy/TopicFilter.js"
+import * as Checkpoint from "../wire/Checkpoint.js"
+import * as OffsetSync from "../wire/OffsetSync.js"
+import type { HerderTask } from "./HerderTask.js"
+
+/** Checkpoints per produce request. */
+const PER_REQUEST = 2_000
+
+interface Last {
+  readonly upstream: bigint
+  readonly downstream: bigint
+}
+
+const checkpointKey = (group: string, topic: string, partition: number): string => `${group}\u0000${topicPartitionKey(topic, partition)}`
+
+/**
+ * Reads partition 0 of `topic` from its start, handing every record to `onRecord`, and resolves
+ * `caughtUp` once it has read what the topic held at the start. An ephemeral group of ours
+ * (never committed) does the reading.
+ */
+const followTopic = (
+  connection: ConnectionSettings,
+  topic: string,
+  role: string,
+  onRecord: (r: KafkaRecord) => Effect.Effect<void>
+) =>
+  Effect.gen(function*() {
+    const kafka = yield* KafkaClient
+    const admin = yield* kafka.admin(connection)
+    const end = BigInt((yield* admin.fetchTopicOffsets(topic)).find((p) => p.partition === 0)?.high ?? "0")
+    const caughtUp = yield* Deferred.make<void>()
+    if (end === 0n) yield* Deferred.succeed(caughtUp, undefined)
+    const consumer = yield* kafka.consumer(connection, {
+      groupId: `${OWN_GROUP_PREFIX}${role}.${randomUUID()}`,
+      topics: [topic],
+      fromBeginning: true,
+      partitionsConsumedConcurrently: 1
+    })
+    yield* consumer.start((batch) =>
+      Effect.gen(function*() {
+        if (batch.partition !== 0) return
+        for (const r of batch.records) yield* onRecord(r)
+        const last = batch.records[batch.records.length - 1]
+        if (last !== undefined && BigInt(last.offset) + 1n >= end) yield* Deferred.succeed(caughtUp, undefined)
+      })
+    )
+    return { caughtUp: Deferred.await(caughtUp), crashed: consumer.crashed, stop: consumer.stop }
+  })
+
+export const CheckpointTask: HerderTask = {
+  name: "checkpoints",
+  kind: "metadata",
+  enabled: (h: HerderSettings) =>
+    h.replicationEnabled && h.settings.emitCheckpointsEnabled && h.settings.emitCheckpointsIntervalSeconds >= 0,
+  label: (h) => `checkpoints of ${h.settings.name}`,
+  run: (h, healthy) =>
+    Effect.gen(function*() {
+      const ctx = yield* FlowContext.make(h.settings)
+      const kafka = yield* KafkaClient
+      const log = yield* ReplicationLog
+      const s = h.settings
+      const c = s.clients
+      const groupFilter = yield* Either.mapLeft(
+        makeGroupFilter({ include: s.groups, exclude: s.groupsExclude, includeKey: "groups", excludeKey: "groups.exclude" }),
+        (e) => new FlowConfigError({ flow: s.name, key: e.key, detail: e.message })
+      )
+      const checkpointsTopic = ctx.policy.checkpointsTopic(s.source)
+      const targetAdmin = yield* kafka.admin(c.targetAdmin)
+      const sourceAdmin = yield* kafka.admin(c.sourceAdmin)
+      yield* targetAdmin.createTopics([{
+        name: checkpointsTopic,
+        partitions: 1,
+        replicationFactor: s.checkpointsTopicReplicationFactor,
+        configs: [{ name: "cleanup.policy", value: "compact" }]
+      }])
+
+      // what was checkpointed before (by us or Java MM2): checkpoints only move forward from there
+      const last = yield* Ref.make(new Map<string, Last>())
+      yield* Effect.scoped(Effect.gen(function*() {
+        const previous = yield* followTopic(c.targetConsumer, checkpointsTopic, `${s.name}.checkpoints-reader`, (r) => {
+          const d = r.key === null || r.value === null ? undefined : Either.getRight(Checkpoint.decode(r.key, r.value))
+          if (d === undefined || Option.isNone(d)) {
+            return Effect.logWarning(`skipping an undecodable record at offset ${r.offset} of ${checkpointsTopic}`)
+          }
+          const { key, value } = d.value
+          return Ref.update(last, (m) =>
+            m.set(checkpointKey(key.group, key.topic, key.partition), { upstream: value.upstreamOffset, downstream: value.offset })
+          )
+        })
+        yield* Effect.raceFirst(previous.caughtUp, previous.crashed)
+      }))
+
+      // offset syncs, followed for the task's lifetime (the topic is created here too: the
+      // offset-syncs task may not have done it yet)
+      const syncsTopic = ctx.policy.offsetSyncsTopic(s.target)
+      const onTarget = s.offsetSyncsTopicLocation === "target"
+      yield* (onTarget ? targetAdmin : sourceAdmin).createTopics([{
+        name: syncsTopic,
+        partitions: 1,
+        replicationFactor: s.offsetSyncsTopicReplicationFactor,
+        configs: [{ name: "cleanup.policy", value: "compact" }]
+      }])
+      const syncs = yield* Ref.make(new Map<string, ReadonlyArray<OffsetPair>>())
+      const syncReader = yield* followTopic(
+        onTarget ? c.targetConsumer : c.sourceConsumer,
+        syncsTopic,
+        `${s.name}.offset-syncs-reader`,
+        (r) => {
+          const d = r.key === null || r.value === null ? undefined : Either.getRight(OffsetSync.decode(r.key, r.value))
+          if (d === undefined || Option.isNone(d)) return Effect.logWarning(`skipping an undecodable record at offset ${r.offset} of ${syncsTopic}`)
+          const { key, value } = d.value
+          const tp = topicPartitionKey(key.topic, key.partition)
+          return Ref.update(syncs, (m) => m.set(tp, addSync(m.get(tp) ?? [], { source: value.upstreamOffset, target: value.offset })))
+        }
+      )
+      yield* Effect.raceFirst(syncReader.caughtUp, syncReader.crashed)
+
+      const producer = yield* kafka.producer(c.targetProducer, c.targetProducerSettings)
+      const round = Effect.gen(function*() {
+        const timestamp = String(Math.floor(yield* Clock.currentTimeMillis))
+        const known = yield* Ref.get(syncs)
+        const mappings = yield* log.mappings
+        const topics = [...new Set([...known.keys(), ...HashMap.keys(mappings)].map((k) => k.slice(0, k.lastIndexOf("\u0000"))))]
+        if (topics.length === 0) return
+        const groups = (yield* sourceAdmin.listGroups).filter((g) => !isOwnGroup(g) && groupFilter.shouldReplicate(g))
+        const previous = yield* Ref.get(last)
+        const updates = new Map<string, Last>()
+        const records: Array<{ key: Buffer; value: Buffer; headers: []; timestamp: string }> = []
+        for (const group of groups) {
+          const offsets = yield* sourceAdmin.fetchGroupOffsets(group, topics)
+          for (const o of offsets) {
+            const upstream = BigInt(o.offset)
+            if (upstream < 0n) continue
+            const tp = topicPartitionKey(o.topic, o.partition)
+            const downstream = translate(Option.getOrUndefined(HashMap.get(mappings, tp)), known.get(tp), upstream)
+            if (downstream === undefined) continue
+            const remote = ctx.policy.formatRemoteTopic(s.source, o.topic)
+            const key = checkpointKey(group, remote, o.partition)
+            const before = previous.get(key)
+            // forward only, unless the group itself went back on the source
+            if (before !== undefined && upstream >= before.upstream && downstream <= before.downstream) continue
+            updates.set(key, { upstream, downstream })
+            records.push({
+              ...Checkpoint.encode({ group, topic: remote, partition: o.partition, upstreamOffset: upstream, offset: downstream, metadata: o.metadata ?? "" }),
+              headers: [],
+              timestamp
+            })
+          }
+        }
+        for (let i = 0; i < records.length; i += PER_REQUEST) {
+          yield* producer.send([{ topic: checkpointsTopic, partition: 0, records: records.slice(i, i + PER_REQUEST) }])
+        }
+        yield* Ref.update(last, (m) => {
+          for (const [k, v] of updates) m.set(k, v)
+          return m
+        })
+        if (records.length > 0) yield* Effect.logDebug(`${s.name}: ${records.length} checkpoints for ${groups.length} groups`)
+      }).pipe(Effect.withSpan("mm2.checkpoints", { attributes: { flow: s.name } }))
+
+      yield* healthy
+      const interval = Duration.millis(Math.max(s.emitCheckpointsIntervalSeconds * 1_000, 100))
+      const loop = Effect.zipRight(round, healthy).pipe(Effect.delay(interval), Effect.forever)
+      return yield* Effect.raceFirst(loop, syncReader.crashed)
+    }).pipe(Effect.scoped)
+}
