@@ -32,5 +32,22 @@ const program = Effect.suspend(() => Cli.run(process.argv)).pipe(
   Effect.provide(NodeContext.layer)
 )
 
-/** Runs until done or interrupted; NodeRuntime handles SIGINT/SIGTERM from here on. */
-export const start = (): void => NodeRuntime.runMain(program, { disableErrorReporting: true })
+/** The longest a graceful stop may take (draining is bounded at 30 s within it). */
+const STOP_LIMIT_MS = 60_000
+
+/**
+ * Runs until done or interrupted; NodeRuntime handles SIGINT/SIGTERM from here on. A stop that
+ * overruns its limit (a broker that stopped answering mid-shutdown) ends the process with an
+ * error rather than leaving it hanging: what was not committed is re-read by the next start.
+ */
+export const start = (): void => {
+  const limit = () => {
+    setTimeout(() => {
+      console.error(`effect-mm2: stopping took longer than ${STOP_LIMIT_MS / 1_000} s; exiting without waiting further`)
+      process.exit(1)
+    }, STOP_LIMIT_MS).unref()
+  }
+  process.once("SIGTERM", limit)
+  process.once("SIGINT", limit)
+  NodeRuntime.runMain(program, { disableErrorReporting: true })
+}

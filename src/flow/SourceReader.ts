@@ -37,7 +37,7 @@ export const QUEUE_CAPACITY = 16
 export const DRAIN_TIMEOUT = Duration.seconds(30)
 
 /** How long a stopping session tries each way of committing its progress. */
-const FINAL_COMMIT_TIMEOUT = Duration.seconds(10)
+const FINAL_COMMIT_TIMEOUT = Duration.seconds(5)
 
 /** A fetched batch and what the writer runs once the target acknowledged all of it. */
 export interface SourceBatch {

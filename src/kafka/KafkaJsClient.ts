@@ -122,7 +122,7 @@ const closeWithin = (limit: Duration.DurationInput, close: () => Promise<unknown
       await operations.settled(ms)
       await close().catch(() => undefined)
     }
-  }).pipe((close) => bounded(close, Duration.millis(operations === undefined ? ms : ms * 3)), Effect.asVoid)
+  }).pipe((close) => bounded(close, Duration.millis(operations === undefined ? ms : ms * 2)), Effect.asVoid)
 }
 
 const call = <A>(cluster: string, operation: string, f: () => Promise<A>, topic?: string, operations?: Operations) =>
@@ -351,7 +351,7 @@ const make = Effect.gen(function*() {
       return {
         start,
         crashed: Deferred.await(crash),
-        stop: closeWithin(Duration.seconds(30), () => client.stop()),
+        stop: closeWithin(Duration.seconds(10), () => client.stop()),
         commit: (offsets) =>
           offsets.length === 0 ? Effect.void : call(c.cluster, "commit offsets", () =>
             client.commitOffsets(offsets.map((x) => ({ topic: x.topic, partition: x.partition, offset: x.offset }))), undefined, operations)
