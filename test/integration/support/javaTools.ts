@@ -57,22 +57,25 @@ const workDir: Effect.Effect<string, never, Scope.Scope> = Effect.acquireRelease
 export const runJavaTool = (
   mainClass: string,
   args: ReadonlyArray<string>,
-  options: { readonly timeout?: Duration.DurationInput } = {}
+  options: {
+    readonly timeout?: Duration.DurationInput
+    /** another classpath than the brokers' jars (e.g. Java MM2's client library); no logging config then */
+    readonly classpath?: string
+  } = {}
 ): Effect.Effect<JavaToolResult, JavaToolFailedError | JavaToolTimeoutError | KafkaJarsError, Scope.Scope> =>
   Effect.gen(function*() {
-    const libs = yield* resolveKafkaLibs()
-    const major = yield* kafkaMajorVersion(libs.version)
     const dir = yield* workDir
-    const logConfig = path.join(dir, major >= 4 ? "log4j2.properties" : "log4j.properties")
-    yield* Effect.promise(() => fsp.writeFile(logConfig, major >= 4 ? TOOLS_LOG4J2 : TOOLS_RELOAD4J))
-    const javaArgs = [
-      ...TOOL_JVM_FLAGS,
-      logConfigFlag(major, logConfig),
-      "-cp",
-      libs.classpath,
-      mainClass,
-      ...args
-    ]
+    const logging: Array<string> = []
+    let classpath = options.classpath
+    if (classpath === undefined) {
+      const libs = yield* resolveKafkaLibs()
+      const major = yield* kafkaMajorVersion(libs.version)
+      const logConfig = path.join(dir, major >= 4 ? "log4j2.properties" : "log4j.properties")
+      yield* Effect.promise(() => fsp.writeFile(logConfig, major >= 4 ? TOOLS_LOG4J2 : TOOLS_RELOAD4J))
+      logging.push(logConfigFlag(major, logConfig))
+      classpath = libs.classpath
+    }
+    const javaArgs = [...TOOL_JVM_FLAGS, ...logging, "-cp", classpath, mainClass, ...args]
 
     let stdout = ""
     let output = ""

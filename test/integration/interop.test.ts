@@ -1,0 +1,46 @@
+/**
+ * Java MirrorMaker 2's own client library (connect-mirror-client 4.3.1, RemoteClusterUtils)
+ * reading what effect-mm2 wrote on the target: the checkpoints translate a group exactly as we
+ * wrote them, and the checkpoint and heartbeat topics and upstream clusters are found.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { inject } from "vitest"
+import { createTopic, eventually, flowProps, produceToPartitions, startReplicator, uniqueId, waitForCount, withAdmin } from "./support/kafka.js"
+import { probe } from "./support/mirrorClient.js"
+import { indexedRecords } from "./support/records.js"
+
+describe("interoperability with Java MM2's client library", () => {
+  it.scopedLive("RemoteClusterUtils translates a group from our checkpoints and finds our internal topics", () =>
+    Effect.gen(function*() {
+      const primary = inject("primaryBootstrap")
+      const backup = inject("backupBootstrap")
+      const id = uniqueId()
+      const [p, b] = [`p${id}`, `b${id}`]
+      const topic = `interop${id}`
+      const group = `interop-app-${id}`
+      yield* createTopic(primary, topic, 2)
+      yield* produceToPartitions(primary, topic, indexedRecords("i", 60, 2))
+      yield* startReplicator(flowProps({
+        source: p,
+        target: b,
+        sourceBootstrap: primary,
+        targetBootstrap: backup,
+        topics: topic,
+        extra: { "emit.checkpoints.interval.seconds": "1", "heartbeats.replication.enabled": "true" }
+      }))
+      yield* waitForCount(backup, `${p}.${topic}`, 60)
+      yield* withAdmin(primary, (admin) =>
+        admin.commitGroupOffsets(group, [{ topic, partition: 0, offset: "12" }, { topic, partition: 1, offset: "30" }])
+      )
+      const seen = yield* eventually(
+        `RemoteClusterUtils.translateOffsets(${p}, ${group}) on the target`,
+        probe(backup, p, group),
+        (r) => r.translated.length === 2,
+        { timeout: "90 seconds", interval: "2 seconds" }
+      )
+      expect([...seen.translated].sort()).toEqual([`${p}.${topic} 0 12`, `${p}.${topic} 1 30`])
+      expect(seen.checkpointTopics).toContain(`${p}.checkpoints.internal`)
+      expect(seen.heartbeatTopics).toContain("heartbeats")
+    }), 180_000)
+})
