@@ -25,6 +25,7 @@ import { makeGroupFilter } from "../policy/TopicFilter.js"
 import * as Checkpoint from "../wire/Checkpoint.js"
 import * as OffsetSync from "../wire/OffsetSync.js"
 import type { HerderTask } from "./HerderTask.js"
+import { internalTopic } from "./InternalTopics.js"
 
 /** Checkpoints per produce request. */
 const PER_REQUEST = 2_000
@@ -90,12 +91,7 @@ export const CheckpointTask: HerderTask = {
       const checkpointsTopic = ctx.policy.checkpointsTopic(s.source)
       const targetAdmin = yield* kafka.admin(c.targetAdmin)
       const sourceAdmin = yield* kafka.admin(c.sourceAdmin)
-      yield* targetAdmin.createTopics([{
-        name: checkpointsTopic,
-        partitions: 1,
-        replicationFactor: s.checkpointsTopicReplicationFactor,
-        configs: [{ name: "cleanup.policy", value: "compact" }]
-      }])
+      yield* targetAdmin.createTopics([internalTopic(checkpointsTopic, s.checkpointsTopicReplicationFactor)])
 
       // what was checkpointed before (by us or Java MM2): checkpoints only move forward from there
       const last = yield* Ref.make(new Map<string, Last>())
@@ -117,12 +113,7 @@ export const CheckpointTask: HerderTask = {
       // offset-syncs task may not have done it yet)
       const syncsTopic = ctx.policy.offsetSyncsTopic(s.target)
       const onTarget = s.offsetSyncsTopicLocation === "target"
-      yield* (onTarget ? targetAdmin : sourceAdmin).createTopics([{
-        name: syncsTopic,
-        partitions: 1,
-        replicationFactor: s.offsetSyncsTopicReplicationFactor,
-        configs: [{ name: "cleanup.policy", value: "compact" }]
-      }])
+      yield* (onTarget ? targetAdmin : sourceAdmin).createTopics([internalTopic(syncsTopic, s.offsetSyncsTopicReplicationFactor)])
       const syncs = yield* Ref.make(new Map<string, ReadonlyArray<OffsetPair>>())
       const syncReader = yield* followTopic(
         onTarget ? c.targetConsumer : c.sourceConsumer,

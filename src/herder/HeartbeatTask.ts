@@ -10,6 +10,7 @@ import { FlowContext } from "../flow/FlowContext.js"
 import { KafkaClient } from "../kafka/KafkaClient.js"
 import * as Heartbeat from "../wire/Heartbeat.js"
 import type { HerderTask } from "./HerderTask.js"
+import { internalTopic } from "./InternalTopics.js"
 
 export const HeartbeatTask: HerderTask = {
   name: "heartbeats",
@@ -22,12 +23,7 @@ export const HeartbeatTask: HerderTask = {
       const kafka = yield* KafkaClient
       const topic = ctx.policy.heartbeatsTopic()
       const admin = yield* kafka.admin(ctx.targetAdmin)
-      yield* admin.createTopics([{
-        name: topic,
-        partitions: 1,
-        replicationFactor: h.settings.heartbeatsTopicReplicationFactor,
-        configs: [{ name: "cleanup.policy", value: "compact" }]
-      }])
+      yield* admin.createTopics([internalTopic(topic, h.settings.heartbeatsTopicReplicationFactor)])
       const producer = yield* kafka.producer(ctx.targetProducer, ctx.targetProducerSettings)
       // 0 would spin: a tenth of a second is already far more often than anyone needs
       const interval = Duration.millis(Math.max(h.settings.emitHeartbeatsIntervalSeconds * 1_000, 100))

@@ -16,6 +16,7 @@ import { KafkaClient } from "../kafka/KafkaClient.js"
 import type { PartitionWrite } from "../kafka/KafkaRecord.js"
 import * as OffsetSync from "../wire/OffsetSync.js"
 import type { HerderTask } from "./HerderTask.js"
+import { internalTopic } from "./InternalTopics.js"
 
 /** How often the log is read: syncs trail replication by at most this (plus a round trip). */
 const PLAN_EVERY = Duration.millis(200)
@@ -40,12 +41,7 @@ export const OffsetSyncTask: HerderTask = {
       const onTarget = s.offsetSyncsTopicLocation === "target"
       const topic = ctx.policy.offsetSyncsTopic(s.target)
       const admin = yield* kafka.admin(onTarget ? s.clients.targetAdmin : s.clients.sourceAdmin)
-      yield* admin.createTopics([{
-        name: topic,
-        partitions: 1,
-        replicationFactor: s.offsetSyncsTopicReplicationFactor,
-        configs: [{ name: "cleanup.policy", value: "compact" }]
-      }])
+      yield* admin.createTopics([internalTopic(topic, s.offsetSyncsTopicReplicationFactor)])
       const producer = yield* kafka.producer(
         onTarget ? s.clients.targetProducer : s.clients.sourceProducer,
         onTarget ? s.clients.targetProducerSettings : s.clients.sourceProducerSettings
