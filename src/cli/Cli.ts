@@ -8,6 +8,7 @@ import * as Mm2 from "../Mm2.js"
 import * as Mm2Config from "../config/Mm2Config.js"
 import * as KafkaJsClient from "../kafka/KafkaJsClient.js"
 import * as Telemetry from "../telemetry/Telemetry.js"
+import * as TranslateOffsets from "./TranslateOffsets.js"
 
 /** The command line itself is unusable (no file, or two). */
 export class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
@@ -94,4 +95,7 @@ export const command = Command.make("effect-mm2", { config: configOption, file: 
     )
   )).pipe(Command.withDescription(DESCRIPTION))
 
-export const run = Command.run(command, { name: "effect-mm2", version: "0.1.0" })
+export const run = Command.run(command.pipe(Command.withSubcommands([TranslateOffsets.command])), {
+  name: "effect-mm2",
+  version: "0.1.0"
+})

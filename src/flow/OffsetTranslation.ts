@@ -42,8 +42,14 @@ export const addSync = (history: ReadonlyArray<OffsetPair>, s: OffsetPair): Read
   return [...history.slice(0, i), s, ...history.slice(i)]
 }
 
-/** The bound from syncs: never past the true position; undefined below the oldest sync. */
-export const translateWithSyncs = (history: ReadonlyArray<OffsetPair>, x: bigint): bigint | undefined => {
+/**
+ * What the syncs say about x: the true position lies in [lower, upper] (upper unknown past the
+ * newest sync); undefined below the oldest sync. lower == upper means exact.
+ */
+export const translationBounds = (
+  history: ReadonlyArray<OffsetPair>,
+  x: bigint
+): { readonly lower: bigint; readonly upper: bigint | undefined } | undefined => {
   // the last sync at or before x (binary search: sources are increasing)
   let lo = 0
   let hi = history.length - 1
@@ -59,12 +65,20 @@ export const translateWithSyncs = (history: ReadonlyArray<OffsetPair>, x: bigint
   }
   if (i < 0) return undefined
   const at = history[i]!
-  if (at.source === x) return at.target
+  if (at.source === x) return { lower: at.target, upper: at.target }
   const next = history[i + 1]
-  if (next === undefined) return at.target + 1n
+  if (next === undefined) return { lower: at.target + 1n, upper: undefined }
   const fromNext = next.target - (next.source - x)
-  return fromNext > at.target + 1n ? fromNext : at.target + 1n
+  const forward = at.target + (x - at.source)
+  return {
+    lower: fromNext > at.target + 1n ? fromNext : at.target + 1n,
+    upper: forward < next.target ? forward : next.target
+  }
 }
+
+/** The bound from syncs: never past the true position; undefined below the oldest sync. */
+export const translateWithSyncs = (history: ReadonlyArray<OffsetPair>, x: bigint): bigint | undefined =>
+  translationBounds(history, x)?.lower
 
 /** Exact translation from the runs this process wrote; undefined where the log does not reach. */
 export const translateWithRuns = (m: PartitionMapping, x: bigint): bigint | undefined => {

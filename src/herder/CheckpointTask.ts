@@ -12,15 +12,14 @@
  * itself moved back on the source (as in MM2), across restarts too: the checkpoints already in
  * the topic are read first.
  */
-import { Clock, Deferred, Duration, Effect, Either, HashMap, Option, Ref } from "effect"
-import { randomUUID } from "node:crypto"
+import { Clock, Duration, Effect, Either, HashMap, Option, Ref } from "effect"
 import type { HerderSettings } from "../config/Mm2Config.js"
-import { FlowConfigError, FlowContext, isOwnGroup, OWN_GROUP_PREFIX } from "../flow/FlowContext.js"
+import { FlowConfigError, FlowContext, isOwnGroup } from "../flow/FlowContext.js"
 import { addSync, translate } from "../flow/OffsetTranslation.js"
 import { type OffsetPair, ReplicationLog } from "../flow/ReplicationLog.js"
-import type { ConnectionSettings } from "../kafka/ClientSettings.js"
 import { KafkaClient } from "../kafka/KafkaClient.js"
-import { type KafkaRecord, topicPartitionKey } from "../kafka/KafkaRecord.js"
+import { followTopic } from "../kafka/TopicFollower.js"
+import { topicPartitionKey } from "../kafka/KafkaRecord.js"
 import { makeGroupFilter } from "../policy/TopicFilter.js"
 import * as Checkpoint from "../wire/Checkpoint.js"
 import * as OffsetSync from "../wire/OffsetSync.js"
@@ -36,40 +35,6 @@ interface Last {
 }
 
 const checkpointKey = (group: string, topic: string, partition: number): string => `${group}\u0000${topicPartitionKey(topic, partition)}`
-
-/**
- * Reads partition 0 of `topic` from its start, handing every record to `onRecord`, and resolves
- * `caughtUp` once it has read what the topic held at the start. An ephemeral group of ours
- * (never committed) does the reading.
- */
-const followTopic = (
-  connection: ConnectionSettings,
-  topic: string,
-  role: string,
-  onRecord: (r: KafkaRecord) => Effect.Effect<void>
-) =>
-  Effect.gen(function*() {
-    const kafka = yield* KafkaClient
-    const admin = yield* kafka.admin(connection)
-    const end = BigInt((yield* admin.fetchTopicOffsets(topic)).find((p) => p.partition === 0)?.high ?? "0")
-    const caughtUp = yield* Deferred.make<void>()
-    if (end === 0n) yield* Deferred.succeed(caughtUp, undefined)
-    const consumer = yield* kafka.consumer(connection, {
-      groupId: `${OWN_GROUP_PREFIX}${role}.${randomUUID()}`,
-      topics: [topic],
-      fromBeginning: true,
-      partitionsConsumedConcurrently: 1
-    })
-    yield* consumer.start((batch) =>
-      Effect.gen(function*() {
-        if (batch.partition !== 0) return
-        for (const r of batch.records) yield* onRecord(r)
-        const last = batch.records[batch.records.length - 1]
-        if (last !== undefined && BigInt(last.offset) + 1n >= end) yield* Deferred.succeed(caughtUp, undefined)
-      })
-    )
-    return { caughtUp: Deferred.await(caughtUp), crashed: consumer.crashed, stop: consumer.stop }
-  })
 
 export const CheckpointTask: HerderTask = {
   name: "checkpoints",

@@ -6,8 +6,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { inject } from "vitest"
-import { createTopic, eventually, flowProps, produceToPartitions, startReplicator, uniqueId, waitForCount, withAdmin } from "./support/kafka.js"
+import { createTopic, eventually, flowProps, produceToPartitions, startReplicator, uniqueId, waitForCount, withAdmin, writeProps } from "./support/kafka.js"
 import { probe } from "./support/mirrorClient.js"
+import { spawnMm2 } from "./support/process.js"
 import { indexedRecords } from "./support/records.js"
 
 describe("interoperability with Java MM2's client library", () => {
@@ -21,14 +22,15 @@ describe("interoperability with Java MM2's client library", () => {
       const group = `interop-app-${id}`
       yield* createTopic(primary, topic, 2)
       yield* produceToPartitions(primary, topic, indexedRecords("i", 60, 2))
-      yield* startReplicator(flowProps({
+      const props = flowProps({
         source: p,
         target: b,
         sourceBootstrap: primary,
         targetBootstrap: backup,
         topics: topic,
         extra: { "emit.checkpoints.interval.seconds": "1", "heartbeats.replication.enabled": "true" }
-      }))
+      })
+      yield* startReplicator(props)
       yield* waitForCount(backup, `${p}.${topic}`, 60)
       yield* withAdmin(primary, (admin) =>
         admin.commitGroupOffsets(group, [{ topic, partition: 0, offset: "12" }, { topic, partition: 1, offset: "30" }])
@@ -42,5 +44,13 @@ describe("interoperability with Java MM2's client library", () => {
       expect([...seen.translated].sort()).toEqual([`${p}.${topic} 0 12`, `${p}.${topic} 1 30`])
       expect(seen.checkpointTopics).toContain(`${p}.checkpoints.internal`)
       expect(seen.heartbeatTopics).toContain("heartbeats")
+
+      // our translate-offsets, from the offset syncs, agrees with what Java read from our checkpoints
+      const cli = yield* spawnMm2(["translate-offsets", "--config", yield* writeProps(props), "--group", group, "--source", p, "--target", b])
+      const status = yield* cli.waitExit("60 seconds", "effect-mm2 translate-offsets")
+      expect(status.code, cli.tail()).toBe(0)
+      const rows = cli.stdout().split("\n").filter((l) => l.startsWith(`${topic}\t`)).map((l) => l.split("\t"))
+      expect(rows.map((r) => `${r[3]} ${r[1]} ${r[4]}`).sort()).toEqual([...seen.translated].sort())
+      expect(rows.map((r) => r[5])).toEqual(["exact", "exact"])
     }), 180_000)
 })

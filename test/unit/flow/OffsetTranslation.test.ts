@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { INITIAL, plan } from "../../../src/flow/OffsetSyncPlan.js"
-import { addSync, translate, translateWithRuns, translateWithSyncs } from "../../../src/flow/OffsetTranslation.js"
+import { addSync, translate, translateWithRuns, translateWithSyncs, translationBounds } from "../../../src/flow/OffsetTranslation.js"
 import { type AckedBatch, advance, type OffsetPair, type PartitionMapping } from "../../../src/flow/ReplicationLog.js"
 import type { KafkaRecord } from "../../../src/kafka/KafkaRecord.js"
 
@@ -129,5 +129,16 @@ describe("offset translation", () => {
     expect(addSync(h, { source: 50n, target: 45n })).toEqual([h[0], { source: 50n, target: 45n }, h[1]])
     expect(addSync(h, { source: 50n, target: 95n })).toEqual([{ source: 50n, target: 95n }])
     expect(addSync(h, { source: 100n, target: 90n })).toBe(h)
+  })
+
+  it("bounds the true position between syncs (MM2's own rule is the lower end when a gap may be anywhere)", () => {
+    const h = [{ source: 100n, target: 50n }, { source: 110n, target: 55n }]
+    // 5 records among 101..109 with the gap somewhere: 104 lies at 52..54
+    expect(translationBounds(h, 104n)).toEqual({ lower: 51n, upper: 54n })
+    expect(translationBounds(h, 100n)).toEqual({ lower: 50n, upper: 50n })
+    expect(translationBounds(h, 120n)).toEqual({ lower: 56n, upper: undefined })
+    expect(translationBounds(h, 99n)).toBeUndefined()
+    // no gap between the syncs: exact
+    expect(translationBounds([{ source: 0n, target: 0n }, { source: 10n, target: 10n }], 4n)).toEqual({ lower: 4n, upper: 4n })
   })
 })
