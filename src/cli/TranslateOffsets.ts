@@ -5,16 +5,14 @@
  * source. Never past the true position; says how exact each answer is. Changes nothing.
  */
 import { Command, Options } from "@effect/cli"
-import { Console, Data, Effect, Either, Option, Ref } from "effect"
+import { Console, Data, Effect } from "effect"
 import * as Mm2Config from "../config/Mm2Config.js"
 import { FlowContext } from "../flow/FlowContext.js"
-import { addSync, translationBounds } from "../flow/OffsetTranslation.js"
-import type { OffsetPair } from "../flow/ReplicationLog.js"
+import { followOffsetSyncs } from "../flow/OffsetSyncReader.js"
+import { translationBounds } from "../flow/OffsetTranslation.js"
 import { KafkaClient } from "../kafka/KafkaClient.js"
 import * as KafkaJsClient from "../kafka/KafkaJsClient.js"
-import { topicPartitionKey } from "../kafka/KafkaRecord.js"
-import { followTopic } from "../kafka/TopicFollower.js"
-import * as OffsetSync from "../wire/OffsetSync.js"
+import { topicOfKey, topicPartitionKey } from "../kafka/KafkaRecord.js"
 
 export class UnknownFlow extends Data.TaggedError("UnknownFlow")<{ readonly message: string }> {}
 
@@ -39,20 +37,13 @@ export const translateGroup = (settings: Mm2Config.Mm2Settings, group: string, s
     const s = herder.settings
     const ctx = yield* FlowContext.make(s)
     const kafka = yield* KafkaClient
-    const onTarget = s.offsetSyncsTopicLocation === "target"
-    const syncsTopic = ctx.policy.offsetSyncsTopic(target)
-    const syncs = yield* Ref.make(new Map<string, ReadonlyArray<OffsetPair>>())
-    yield* Effect.scoped(Effect.gen(function*() {
-      const reader = yield* followTopic(onTarget ? s.clients.targetConsumer : s.clients.sourceConsumer, syncsTopic, `${s.name}.translate-offsets`, (r) => {
-        const d = r.key === null || r.value === null ? undefined : Either.getRight(OffsetSync.decode(r.key, r.value))
-        if (d === undefined || Option.isNone(d)) return Effect.void
-        const tp = topicPartitionKey(d.value.key.topic, d.value.key.partition)
-        return Ref.update(syncs, (m) => m.set(tp, addSync(m.get(tp) ?? [], { source: d.value.value.upstreamOffset, target: d.value.value.offset })))
-      })
+    // read to the end once, then let go of the reader
+    const known = yield* Effect.scoped(Effect.gen(function*() {
+      const reader = yield* followOffsetSyncs(s, ctx, "translate-offsets")
       yield* Effect.raceFirst(reader.caughtUp, reader.crashed)
+      return yield* reader.syncs
     }))
-    const known = yield* Ref.get(syncs)
-    const topics = [...new Set([...known.keys()].map((k) => k.slice(0, k.lastIndexOf("\u0000"))))]
+    const topics = [...new Set([...known.keys()].map(topicOfKey))]
     if (topics.length === 0) return []
     const offsets = yield* Effect.scoped(
       Effect.flatMap(kafka.admin(s.clients.sourceAdmin), (admin) => admin.fetchGroupOffsets(group, topics))

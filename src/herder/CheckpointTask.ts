@@ -15,14 +15,14 @@
 import { Clock, Duration, Effect, Either, HashMap, Option, Ref } from "effect"
 import type { HerderSettings } from "../config/Mm2Config.js"
 import { FlowConfigError, FlowContext, isOwnGroup } from "../flow/FlowContext.js"
-import { addSync, translate } from "../flow/OffsetTranslation.js"
-import { type OffsetPair, ReplicationLog } from "../flow/ReplicationLog.js"
+import { followOffsetSyncs } from "../flow/OffsetSyncReader.js"
+import { translate } from "../flow/OffsetTranslation.js"
+import { ReplicationLog } from "../flow/ReplicationLog.js"
 import { KafkaClient } from "../kafka/KafkaClient.js"
+import { topicOfKey, topicPartitionKey } from "../kafka/KafkaRecord.js"
 import { followTopic } from "../kafka/TopicFollower.js"
-import { topicPartitionKey } from "../kafka/KafkaRecord.js"
 import { makeGroupFilter } from "../policy/TopicFilter.js"
 import * as Checkpoint from "../wire/Checkpoint.js"
-import * as OffsetSync from "../wire/OffsetSync.js"
 import type { HerderTask } from "./HerderTask.js"
 import { internalTopic } from "./InternalTopics.js"
 
@@ -76,30 +76,18 @@ export const CheckpointTask: HerderTask = {
 
       // offset syncs, followed for the task's lifetime (the topic is created here too: the
       // offset-syncs task may not have done it yet)
-      const syncsTopic = ctx.policy.offsetSyncsTopic(s.target)
-      const onTarget = s.offsetSyncsTopicLocation === "target"
-      yield* (onTarget ? targetAdmin : sourceAdmin).createTopics([internalTopic(syncsTopic, s.offsetSyncsTopicReplicationFactor)])
-      const syncs = yield* Ref.make(new Map<string, ReadonlyArray<OffsetPair>>())
-      const syncReader = yield* followTopic(
-        onTarget ? c.targetConsumer : c.sourceConsumer,
-        syncsTopic,
-        `${s.name}.offset-syncs-reader`,
-        (r) => {
-          const d = r.key === null || r.value === null ? undefined : Either.getRight(OffsetSync.decode(r.key, r.value))
-          if (d === undefined || Option.isNone(d)) return Effect.logWarning(`skipping an undecodable record at offset ${r.offset} of ${syncsTopic}`)
-          const { key, value } = d.value
-          const tp = topicPartitionKey(key.topic, key.partition)
-          return Ref.update(syncs, (m) => m.set(tp, addSync(m.get(tp) ?? [], { source: value.upstreamOffset, target: value.offset })))
-        }
-      )
+      yield* (s.offsetSyncsTopicLocation === "target" ? targetAdmin : sourceAdmin).createTopics([
+        internalTopic(ctx.policy.offsetSyncsTopic(s.target), s.offsetSyncsTopicReplicationFactor)
+      ])
+      const syncReader = yield* followOffsetSyncs(s, ctx, "offset-syncs-reader")
       yield* Effect.raceFirst(syncReader.caughtUp, syncReader.crashed)
 
       const producer = yield* kafka.producer(c.targetProducer, c.targetProducerSettings)
       const round = Effect.gen(function*() {
         const timestamp = String(Math.floor(yield* Clock.currentTimeMillis))
-        const known = yield* Ref.get(syncs)
+        const known = yield* syncReader.syncs
         const mappings = yield* log.mappings
-        const topics = [...new Set([...known.keys(), ...HashMap.keys(mappings)].map((k) => k.slice(0, k.lastIndexOf("\u0000"))))]
+        const topics = [...new Set([...known.keys(), ...HashMap.keys(mappings)].map(topicOfKey))]
         if (topics.length === 0) return
         const groups = (yield* sourceAdmin.listGroups).filter((g) => !isOwnGroup(g) && groupFilter.shouldReplicate(g))
         const previous = yield* Ref.get(last)

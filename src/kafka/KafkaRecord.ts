@@ -43,6 +43,9 @@ export interface PartitionAck {
 /** The one key of a topic-partition in maps (NUL cannot occur in a topic name). */
 export const topicPartitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`
 
+/** The topic of a `topicPartitionKey`. */
+export const topicOfKey = (key: string): string => key.slice(0, key.lastIndexOf("\u0000"))
+
 export interface TopicPartitionOffset {
   readonly topic: string
   readonly partition: number

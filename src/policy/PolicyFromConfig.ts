@@ -21,8 +21,6 @@ const builders: ReadonlyMap<string, (options: ReplicationPolicyOptions) => Repli
   ["IdentityReplicationPolicy", IdentityReplicationPolicy.make]
 ])
 
-export const SUPPORTED_CLASS_NAMES: ReadonlyArray<string> = [...builders.keys()]
-
 /** Every accepted spelling of `replication.policy.class` (full or simple name) -> the full class name. */
 export const CANONICAL_CLASS_NAMES: ReadonlyMap<string, string> = new Map(
   [DefaultReplicationPolicy.CLASS_NAME, IdentityReplicationPolicy.CLASS_NAME].flatMap((fqcn) => [
