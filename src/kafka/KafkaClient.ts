@@ -15,6 +15,26 @@ import type {
   TopicPartitionOffset
 } from "./KafkaRecord.js"
 
+/** A committed offset of a consumer group, with the metadata its consumer committed with it. */
+export interface CommittedOffset extends TopicPartitionOffset {
+  readonly metadata: string | null
+}
+
+export interface GroupsOffsets {
+  readonly offsets: ReadonlyMap<string, ReadonlyArray<CommittedOffset>>
+  /** groups the cluster could not answer for this time (coordinator moving, loading), with why */
+  readonly failed: ReadonlyArray<{ readonly group: string; readonly detail: string }>
+}
+
+export interface GroupDescription {
+  readonly group: string
+  /** the broker's name: `Empty`, `Stable`, `PreparingRebalance`, `CompletingRebalance`, `Dead` (unknown) */
+  readonly state: string
+  /** `consumer` for consumer groups; empty for a group that only has committed offsets */
+  readonly protocolType: string
+  readonly members: number
+}
+
 export interface KafkaAdmin {
   /** user topics (broker-internal `__*` topics are listed too; callers filter) */
   readonly listTopics: Effect.Effect<ReadonlyArray<string>, KafkaError>
@@ -32,12 +52,27 @@ export interface KafkaAdmin {
     groupId: string,
     topics: ReadonlyArray<string>
   ) => Effect.Effect<ReadonlyArray<TopicPartitionOffset & { readonly metadata?: string | null }>, KafkaError>
+  /**
+   * Every committed offset of each of `groups`, in as few requests as the brokers allow (one per
+   * coordinator per 1,000 groups on Kafka 3.0+). `topics` only narrows the fallback for older brokers.
+   */
+  readonly fetchOffsetsOfGroups: (
+    groups: ReadonlyArray<string>,
+    topics: ReadonlyArray<string>
+  ) => Effect.Effect<GroupsOffsets, KafkaError>
+  /** state and member count of each group (a group unknown to the cluster is `Dead`) */
+  readonly describeGroups: (groups: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<GroupDescription>, KafkaError>
   readonly deleteTopics: (names: ReadonlyArray<string>) => Effect.Effect<void, KafkaError>
   /**
-   * Commits offsets for a consumer group from outside it. The broker accepts this only while the
-   * group has no active members (it fails otherwise, naming the group).
+   * Commits offsets, with their metadata, for a consumer group from outside it. The broker
+   * accepts this only while the group has no active members (it fails otherwise, naming the group).
    */
-  readonly commitGroupOffsets: (groupId: string, offsets: ReadonlyArray<TopicPartitionOffset>) => Effect.Effect<void, KafkaError>
+  readonly commitGroupOffsets: (
+    groupId: string,
+    offsets: ReadonlyArray<TopicPartitionOffset & { readonly metadata?: string | null }>
+  ) => Effect.Effect<void, KafkaError>
+  /** protocol requests this admin has sent so far (to report what a round of work costs) */
+  readonly requests: Effect.Effect<number>
 }
 
 export interface KafkaProducer {

@@ -10,6 +10,7 @@ import { KafkaError, type KafkaErrorReason } from "./KafkaError.js"
 import type { FetchedBatch, KafkaRecord, PartitionWrite } from "./KafkaRecord.js"
 import { bounded } from "../supervision/Bounded.js"
 import { loadKafkaJs, PRE_GROUPED } from "./internal/kafkajs.js"
+import { makeKafkaJsGroups } from "./KafkaJsGroups.js"
 
 const errorName = (e: unknown): string => (e instanceof Error ? e.name : "")
 const errorType = (e: unknown): string =>
@@ -185,11 +186,21 @@ const make = Effect.gen(function*() {
 
   const admin = (c: ConnectionSettings) =>
     Effect.gen(function*() {
-      const client = makeKafka(kafkajs, c, log).admin()
+      const kafka = makeKafka(kafkajs, c, log)
+      const client = kafka.admin()
+      const groupOps = makeKafkaJsGroups(kafka)
+      let requests = 0
+      client.on(client.events.REQUEST, () => {
+        requests++
+      })
       const operations = makeOperations()
       yield* Effect.acquireRelease(
         call(c.cluster, "connect admin", () => client.connect()),
-        () => closeWithin("5 seconds", () => client.disconnect(), operations)
+        () =>
+          closeWithin("5 seconds", async () => {
+            await groupOps.disconnect()
+            await client.disconnect()
+          }, operations)
       )
       const op = <A>(name: string, f: () => Promise<A>, topic?: string) => call(c.cluster, name, f, topic, operations)
       return {
@@ -237,20 +248,16 @@ const make = Effect.gen(function*() {
           ),
         deleteTopics: (names) =>
           names.length === 0 ? Effect.void : op("delete topics", () => client.deleteTopics({ topics: [...names] })),
-        commitGroupOffsets: (groupId, offsets) => {
-          const byTopic = new Map<string, Array<{ partition: number; offset: string }>>()
-          for (const o of offsets) {
-            let ps = byTopic.get(o.topic)
-            if (ps === undefined) byTopic.set(o.topic, ps = [])
-            ps.push({ partition: o.partition, offset: o.offset })
-          }
-          // kafkajs's setOffsets takes one topic per call
-          return Effect.forEach(
-            byTopic,
-            ([topic, partitions]) => op("commit group offsets", () => client.setOffsets({ groupId, topic, partitions }), topic),
-            { discard: true }
-          )
-        }
+        fetchOffsetsOfGroups: (groups, topics) =>
+          op("fetch offsets of groups", () =>
+            groupOps.fetchOffsetsOfGroups(groups, async (groupId) =>
+              (await client.fetchOffsets({ groupId, topics: [...topics] })).flatMap((t) =>
+                t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: p.offset, metadata: p.metadata }))
+              ))),
+        describeGroups: (groups) => op("describe groups", () => groupOps.describeGroups(groups)),
+        commitGroupOffsets: (groupId, offsets) =>
+          op(`commit offsets of group ${groupId}`, () => groupOps.commit(groupId, offsets), offsets[0]?.topic),
+        requests: Effect.sync(() => requests + groupOps.requests())
       } satisfies Effect.Effect.Success<ReturnType<KafkaClient["Type"]["admin"]>>
     })
 

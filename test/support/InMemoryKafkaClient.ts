@@ -199,6 +199,22 @@ export class InMemoryKafka extends Context.Tag("test/InMemoryKafka")<InMemoryKaf
                   }))
                 ))
             ),
+          fetchOffsetsOfGroups: (groups) =>
+            Effect.zipRight(
+              check(cluster, "fetch offsets of groups", []),
+              Effect.map(read(cluster), (c) => ({
+                offsets: new Map(groups.map((g) => [g, [...(c.groups.get(g)?.values() ?? [])].map((o) => ({ ...o, metadata: null }))])),
+                failed: []
+              }))
+            ),
+          describeGroups: (groups) =>
+            Effect.map(read(cluster), (c) =>
+              groups.map((group) => {
+                const members = c.members.get(group) ?? 0
+                const state = members > 0 ? "Stable" : c.groups.has(group) ? "Empty" : "Dead"
+                return { group, state, protocolType: members > 0 ? "consumer" : "", members }
+              })),
+          requests: Effect.succeed(0),
           deleteTopics: (names) =>
             Effect.zipRight(
               check(cluster, "delete topics", names),

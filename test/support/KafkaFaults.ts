@@ -19,6 +19,7 @@ export type FaultOperation =
   | "fetch topic offsets"
   | "list groups"
   | "fetch group offsets"
+  | "fetch offsets of groups"
   | "delete topics"
   | "commit group offsets"
   | "connect producer"
