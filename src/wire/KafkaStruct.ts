@@ -52,8 +52,10 @@ export const string: FieldCodec<string> = {
 type StructOf<F> = { readonly [K in keyof F]: F[K] extends FieldCodec<infer A> ? A : never }
 
 /**
- * A Struct of `fields` (in insertion order) as a Schema from bytes, optionally after a constant
- * INT16 `version` prefix (MM2's values start with one).
+ * A Struct of `fields` (in insertion order) as a Schema from bytes, optionally after an INT16
+ * `version` prefix (MM2's values start with one). Encoding writes `version`; decoding reads any
+ * version with this layout, as MM2's readers do (their version check is a Java `assert`, off in
+ * a normal JVM), so records of a later MM2 that only appended fields still read.
  */
 export const struct = <const F extends Record<string, FieldCodec<unknown>>>(
   fields: F,
@@ -67,11 +69,7 @@ export const struct = <const F extends Record<string, FieldCodec<unknown>>>(
       try {
         let at = 0
         if (options.version !== undefined) {
-          const [version, next] = int16.read(buf, 0)
-          if (version !== options.version) {
-            return ParseResult.fail(new ParseResult.Type(ast, bytes, `unsupported version ${version} (expected ${options.version})`))
-          }
-          at = next
+          at = int16.read(buf, 0)[1]
         }
         const out: Record<string, unknown> = {}
         for (const [name, codec] of entries) {

@@ -1,7 +1,8 @@
 /**
  * Java MirrorMaker 2's client library (connect-mirror-client 4.3.1 from Maven Central) for
  * interoperability tests: a small probe (fixtures/MirrorClientProbe.java), compiled at test time,
- * asks Java's RemoteClusterUtils what it reads from a cluster effect-mm2 wrote to.
+ * asks Java's RemoteClusterUtils what it reads from a cluster effect-mm2 wrote to. Other fixtures
+ * (e.g. fixtures/JavaWireVectors.java) run with the same jars through `runFixture`.
  * The jars are cached under `<cache>/mirror-client/<version>/libs` (git-ignored), keyed by the pom.
  */
 import { createHash } from "node:crypto"
@@ -9,7 +10,7 @@ import * as fs from "node:fs"
 import * as fsp from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Effect, type Scope } from "effect"
+import { type Duration, Effect, type Scope } from "effect"
 import { cacheRoot, findRepoRoot, javaExecutable, runCollect } from "../../../harness/KafkaJars.js"
 import { runJavaTool } from "./javaTools.js"
 
@@ -38,19 +39,45 @@ const libs = Effect.gen(function*() {
   return dir
 })
 
+/**
+ * Compiles `test/integration/fixtures/<className>.java` against Java MM2's jars into a temporary
+ * directory (deleted with the scope) and returns the classpath to run it with.
+ */
+export const fixtureClasspath = (className: string): Effect.Effect<string, Error, Scope.Scope> =>
+  Effect.gen(function*() {
+    const dir = yield* libs
+    const root = yield* findRepoRoot()
+    const classes = yield* Effect.acquireRelease(
+      Effect.promise(() => fsp.mkdtemp(path.join(os.tmpdir(), "effect-mm2-probe-"))),
+      (d) => Effect.promise(() => fsp.rm(d, { recursive: true, force: true }))
+    )
+    const javac = path.join(path.dirname(javaExecutable()), "javac")
+    const source = path.join(root, "test", "integration", "fixtures", `${className}.java`)
+    yield* run(
+      fs.existsSync(javac) ? javac : "javac",
+      ["-encoding", "UTF-8", "-cp", path.join(dir, "*"), "-d", classes, source],
+      `compiling ${className}`
+    )
+    return `${path.join(dir, "*")}${path.delimiter}${classes}`
+  })
+
 /** Compiles the probe into a temporary directory (deleted with the scope) and returns the classpath. */
-const probeClasspath: Effect.Effect<string, Error, Scope.Scope> = Effect.gen(function*() {
-  const dir = yield* libs
-  const root = yield* findRepoRoot()
-  const classes = yield* Effect.acquireRelease(
-    Effect.promise(() => fsp.mkdtemp(path.join(os.tmpdir(), "effect-mm2-probe-"))),
-    (d) => Effect.promise(() => fsp.rm(d, { recursive: true, force: true }))
-  )
-  const javac = path.join(path.dirname(javaExecutable()), "javac")
-  const source = path.join(root, "test", "integration", "fixtures", "MirrorClientProbe.java")
-  yield* run(fs.existsSync(javac) ? javac : "javac", ["-cp", path.join(dir, "*"), "-d", classes, source], "compiling MirrorClientProbe")
-  return `${path.join(dir, "*")}${path.delimiter}${classes}`
-})
+const probeClasspath: Effect.Effect<string, Error, Scope.Scope> = fixtureClasspath("MirrorClientProbe")
+
+/**
+ * Runs the fixture `test/integration/fixtures/<className>.java` (a class with a `main`) with Java
+ * MM2's jars on its classpath and returns its output. It is compiled first unless `classpath`
+ * (from `fixtureClasspath(className)`) is given, so that several runs compile it once.
+ */
+export const runFixture = (
+  className: string,
+  args: ReadonlyArray<string>,
+  options: { readonly classpath?: string; readonly timeout?: Duration.DurationInput } = {}
+) =>
+  Effect.gen(function*() {
+    const classpath = options.classpath ?? (yield* fixtureClasspath(className))
+    return yield* runJavaTool(className, args, { classpath, timeout: options.timeout ?? "60 seconds" })
+  })
 
 export interface ProbeResult {
   /** `topic partition offset` lines of RemoteClusterUtils.translateOffsets */
