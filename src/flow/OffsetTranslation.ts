@@ -98,12 +98,31 @@ export const translateWithRuns = (m: PartitionMapping, x: bigint): bigint | unde
   return undefined
 }
 
+export interface Translation {
+  /** where the group resumes on the target: never past the true position */
+  readonly offset: bigint
+  /** how many records resuming there may read again at most (0 = exact); undefined = unknown */
+  readonly maxReread: bigint | undefined
+}
+
 /** The best safe translation: exact from the runs where they reach, else bounded by the syncs. */
+export const translateBounded = (
+  mapping: PartitionMapping | undefined,
+  syncs: ReadonlyArray<OffsetPair> | undefined,
+  x: bigint
+): Translation | undefined => {
+  const exact = mapping === undefined ? undefined : translateWithRuns(mapping, x)
+  if (exact !== undefined) return { offset: exact, maxReread: 0n }
+  const bounds = syncs === undefined ? undefined : translationBounds(syncs, x)
+  if (bounds === undefined) return undefined
+  // past the newest sync, the newest record this process wrote still bounds the true position
+  const upper = bounds.upper ?? (mapping === undefined ? undefined : mapping.last.target + 1n)
+  return { offset: bounds.lower, maxReread: upper === undefined ? undefined : upper - bounds.lower }
+}
+
+/** translateBounded's offset alone. */
 export const translate = (
   mapping: PartitionMapping | undefined,
   syncs: ReadonlyArray<OffsetPair> | undefined,
   x: bigint
-): bigint | undefined => {
-  const exact = mapping === undefined ? undefined : translateWithRuns(mapping, x)
-  return exact ?? (syncs === undefined ? undefined : translateWithSyncs(syncs, x))
-}
+): bigint | undefined => translateBounded(mapping, syncs, x)?.offset

@@ -12,16 +12,17 @@
  * itself moved back on the source (as in MM2), across restarts too: the checkpoints already in
  * the topic are read first.
  */
-import { Clock, Duration, Effect, Either, HashMap, Option, Ref } from "effect"
+import { Clock, Duration, Effect, Either, HashMap, Metric, Option, Ref } from "effect"
 import type { HerderSettings } from "../config/Mm2Config.js"
 import { FlowConfigError, FlowContext, isOwnGroup } from "../flow/FlowContext.js"
 import { followOffsetSyncs } from "../flow/OffsetSyncReader.js"
-import { translate } from "../flow/OffsetTranslation.js"
+import { translateBounded } from "../flow/OffsetTranslation.js"
 import { ReplicationLog } from "../flow/ReplicationLog.js"
 import { KafkaClient } from "../kafka/KafkaClient.js"
 import { topicOfKey, topicPartitionKey } from "../kafka/KafkaRecord.js"
 import { followTopic } from "../kafka/TopicFollower.js"
 import { makeGroupFilter } from "../policy/TopicFilter.js"
+import * as Metrics from "../telemetry/Metrics.js"
 import * as Checkpoint from "../wire/Checkpoint.js"
 import type { HerderTask } from "./HerderTask.js"
 import { internalTopic } from "./InternalTopics.js"
@@ -83,32 +84,67 @@ export const CheckpointTask: HerderTask = {
       yield* Effect.raceFirst(syncReader.caughtUp, syncReader.crashed)
 
       const producer = yield* kafka.producer(c.targetProducer, c.targetProducerSettings)
+      const tags = <Type, In, Out>(m: Metric.Metric<Type, In, Out>) =>
+        m.pipe(Metric.tagged("source", s.source), Metric.tagged("target", s.target))
+      const roundRequests = tags(Metrics.checkpointRoundRequests)
+
+      // the groups to checkpoint: listed at start, then every refresh.groups.interval.seconds
+      const groups = yield* Ref.make<{ readonly ids: ReadonlyArray<string>; readonly at: number } | undefined>(undefined)
+      const currentGroups = Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const known = yield* Ref.get(groups)
+        if (known !== undefined && (!s.refreshGroupsEnabled || now - known.at < s.refreshGroupsIntervalSeconds * 1_000)) {
+          return known.ids
+        }
+        const ids = (yield* sourceAdmin.listGroups).filter((g) => !isOwnGroup(g) && groupFilter.shouldReplicate(g))
+        if (known === undefined || ids.length !== known.ids.length) {
+          yield* Effect.logInfo(`${s.name}: ${ids.length} consumer groups on ${s.source} to checkpoint`)
+        }
+        yield* Ref.set(groups, { ids, at: now })
+        return ids
+      })
+
       const round = Effect.gen(function*() {
-        const timestamp = String(Math.floor(yield* Clock.currentTimeMillis))
+        const started = yield* Clock.currentTimeMillis
+        const timestamp = String(Math.floor(started))
         const known = yield* syncReader.syncs
         const mappings = yield* log.mappings
-        const topics = [...new Set([...known.keys(), ...HashMap.keys(mappings)].map(topicOfKey))]
-        if (topics.length === 0) return
-        const groups = (yield* sourceAdmin.listGroups).filter((g) => !isOwnGroup(g) && groupFilter.shouldReplicate(g))
+        const topics = new Set([...known.keys(), ...HashMap.keys(mappings)].map(topicOfKey))
+        if (topics.size === 0) return
+        const requestsBefore = yield* sourceAdmin.requests
+        const ids = yield* currentGroups
+        const fetched = yield* sourceAdmin.fetchOffsetsOfGroups(ids, [...topics])
+        if (fetched.failed.length > 0) {
+          const first = fetched.failed.slice(0, 3).map((f) => `${f.group} (${f.detail})`).join(", ")
+          yield* Effect.logWarning(`${s.name}: no checkpoints this round for ${fetched.failed.length} groups whose offsets ${s.source} did not give: ${first}`)
+        }
         const previous = yield* Ref.get(last)
         const updates = new Map<string, Last>()
         const records: Array<{ key: Buffer; value: Buffer; headers: []; timestamp: string }> = []
-        for (const group of groups) {
-          const offsets = yield* sourceAdmin.fetchGroupOffsets(group, topics)
+        const written: Array<{ group: string; topic: string; partition: number }> = []
+        for (const [group, offsets] of fetched.offsets) {
           for (const o of offsets) {
+            if (!topics.has(o.topic)) continue
             const upstream = BigInt(o.offset)
             if (upstream < 0n) continue
             const tp = topicPartitionKey(o.topic, o.partition)
-            const downstream = translate(Option.getOrUndefined(HashMap.get(mappings, tp)), known.get(tp), upstream)
-            if (downstream === undefined) continue
+            const t = translateBounded(Option.getOrUndefined(HashMap.get(mappings, tp)), known.get(tp), upstream)
+            if (t === undefined) continue
             const remote = ctx.policy.formatRemoteTopic(s.source, o.topic)
+            if (t.maxReread !== undefined) {
+              yield* Metric.set(
+                tags(Metrics.failoverReread).pipe(Metric.tagged("group", group), Metric.tagged("topic", remote), Metric.tagged("partition", String(o.partition))),
+                Number(t.maxReread)
+              )
+            }
             const key = checkpointKey(group, remote, o.partition)
             const before = previous.get(key)
             // forward only, unless the group itself went back on the source
-            if (before !== undefined && upstream >= before.upstream && downstream <= before.downstream) continue
-            updates.set(key, { upstream, downstream })
+            if (before !== undefined && upstream >= before.upstream && t.offset <= before.downstream) continue
+            updates.set(key, { upstream, downstream: t.offset })
+            written.push({ group, topic: remote, partition: o.partition })
             records.push({
-              ...Checkpoint.encode({ group, topic: remote, partition: o.partition, upstreamOffset: upstream, offset: downstream, metadata: o.metadata ?? "" }),
+              ...Checkpoint.encode({ group, topic: remote, partition: o.partition, upstreamOffset: upstream, offset: t.offset, metadata: o.metadata ?? "" }),
               headers: [],
               timestamp
             })
@@ -121,7 +157,26 @@ export const CheckpointTask: HerderTask = {
           for (const [k, v] of updates) m.set(k, v)
           return m
         })
-        if (records.length > 0) yield* Effect.logDebug(`${s.name}: ${records.length} checkpoints for ${groups.length} groups`)
+        const requests = (yield* sourceAdmin.requests) - requestsBefore
+        yield* Metric.set(roundRequests, requests)
+        if (records.length > 0) {
+          const latency = (yield* Clock.currentTimeMillis) - started
+          yield* Metric.incrementBy(tags(Metrics.checkpointsWritten), records.length)
+          for (const w of written) {
+            yield* Metric.update(
+              tags(Metrics.checkpointLatency).pipe(
+                Metric.tagged("group", w.group),
+                Metric.tagged("topic", w.topic),
+                Metric.tagged("partition", String(w.partition))
+              ),
+              latency
+            )
+          }
+        }
+        yield* Effect.logDebug(
+          `${s.name}: checkpoint round: ${ids.length} groups, ${records.length} checkpoints, ${requests} admin requests to ${s.source}, ` +
+            `${Math.round((yield* Clock.currentTimeMillis) - started)} ms`
+        )
       }).pipe(Effect.withSpan("mm2.checkpoints", { attributes: { flow: s.name } }))
 
       yield* healthy

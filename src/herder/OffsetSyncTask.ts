@@ -8,12 +8,13 @@
  * the syncs (OffsetSyncPlan.ts) a few times a second, and writes the newest pairs of quiet
  * partitions every `offset.flush.interval.ms`, as MM2 does at each offset commit.
  */
-import { Clock, Duration, Effect, HashMap, Ref } from "effect"
+import { Clock, Duration, Effect, HashMap, Metric, Ref } from "effect"
 import { FlowContext } from "../flow/FlowContext.js"
 import { INITIAL, type PartitionSyncState, plan } from "../flow/OffsetSyncPlan.js"
 import { type OffsetPair, ReplicationLog } from "../flow/ReplicationLog.js"
 import { KafkaClient } from "../kafka/KafkaClient.js"
 import type { PartitionWrite } from "../kafka/KafkaRecord.js"
+import * as Metrics from "../telemetry/Metrics.js"
 import * as OffsetSync from "../wire/OffsetSync.js"
 import type { HerderTask } from "./HerderTask.js"
 import { internalTopic } from "./InternalTopics.js"
@@ -46,6 +47,7 @@ export const OffsetSyncTask: HerderTask = {
         onTarget ? s.clients.targetProducer : s.clients.sourceProducer,
         onTarget ? s.clients.targetProducerSettings : s.clients.sourceProducerSettings
       )
+      const written = Metrics.offsetSyncsWritten.pipe(Metric.tagged("source", s.source), Metric.tagged("target", s.target))
       const states = yield* Ref.make(new Map<string, PartitionSyncState>())
       const delayed = yield* Ref.make(new Map<string, Pending>())
 
@@ -59,6 +61,7 @@ export const OffsetSyncTask: HerderTask = {
           }))
           const writes: Array<PartitionWrite> = [{ topic, partition: 0, records }]
           yield* producer.send(writes)
+          yield* Metric.incrementBy(written, records.length)
           yield* healthy
         })
 

@@ -236,7 +236,8 @@ const make = Effect.gen(function*() {
             Effect.map((ps) => ps.map((p) => ({ partition: p.partition, low: p.low, high: p.high })))
           ),
         listGroups: op("list groups", () => client.listGroups()).pipe(
-          Effect.map((r) => r.groups.filter((g) => g.protocolType === "consumer").map((g) => g.groupId))
+          // as Java's listConsumerGroups: an empty protocol type is a group that only has committed offsets
+          Effect.map((r) => r.groups.filter((g) => g.protocolType === "consumer" || g.protocolType === "").map((g) => g.groupId))
         ),
         fetchGroupOffsets: (groupId, topics) =>
           op("fetch group offsets", () => client.fetchOffsets({ groupId, topics: [...topics] })).pipe(

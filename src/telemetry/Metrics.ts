@@ -2,7 +2,7 @@
  * Every metric effect-mm2 records, in one place (exported over OTLP when configured; see
  * Telemetry.ts). Each is tagged with its flow where it is recorded.
  */
-import { Metric } from "effect"
+import { Duration, Metric } from "effect"
 
 export const recordsReplicated = Metric.counter("mm2_records_replicated", {
   description: "records acknowledged by the target",
@@ -10,5 +10,35 @@ export const recordsReplicated = Metric.counter("mm2_records_replicated", {
 })
 export const bytesReplicated = Metric.counter("mm2_bytes_replicated", {
   description: "key+value+header bytes acknowledged by the target",
+  incremental: true
+})
+
+// Offset translation. MM2's names where MM2 has the metric (checkpoint-latency-ms, tagged source,
+// target, group, topic, partition); named in its style where it has none.
+
+export const checkpointLatency = Metric.summary({
+  name: "checkpoint-latency-ms",
+  description: "from reading a group's committed offsets to its checkpoint acknowledged by the target, over the last minute",
+  maxAge: Duration.minutes(1),
+  maxSize: 1_000,
+  error: 0.01,
+  quantiles: [0.5, 0.99]
+})
+export const checkpointsWritten = Metric.counter("checkpoint-count", {
+  description: "checkpoints written to <source>.checkpoints.internal",
+  incremental: true
+})
+export const offsetSyncsWritten = Metric.counter("offset-sync-count", {
+  description: "offset syncs written to mm2-offset-syncs.<target>.internal",
+  incremental: true
+})
+export const failoverReread = Metric.gauge("failover-reread-records", {
+  description: "records a consumer group would read again if it failed over now, per group and partition (0 = exact)"
+})
+export const checkpointRoundRequests = Metric.gauge("checkpoint-round-admin-requests", {
+  description: "admin requests the last checkpoint round sent to the source (listing groups and fetching their offsets)"
+})
+export const groupOffsetsSynced = Metric.counter("group-offset-sync-count", {
+  description: "partitions of consumer groups whose translated offset was written into the target group",
   incremental: true
 })

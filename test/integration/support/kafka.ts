@@ -331,6 +331,7 @@ export const flowProps = (options: {
     // tests. heartbeats.test.ts turns it on.
     "heartbeats.replication.enabled": "false",
     "refresh.topics.interval.seconds": "1",
+    "refresh.groups.interval.seconds": "1",
     [`${target}.offset.flush.interval.ms`]: "500",
     "admin.timeout.ms": "15000",
     ...options.extra
