@@ -2,6 +2,7 @@
  * Every duty a herder can run, in start order. Adding a duty: its own file, and one line here.
  */
 import { CheckpointTask } from "./CheckpointTask.js"
+import { GroupOffsetSyncTask } from "./GroupOffsetSyncTask.js"
 import { HeartbeatTask } from "./HeartbeatTask.js"
 import type { HerderTask } from "./HerderTask.js"
 import { OffsetSyncTask } from "./OffsetSyncTask.js"
@@ -11,5 +12,6 @@ export const TASKS: ReadonlyArray<HerderTask> = [
   ReplicationTask,
   HeartbeatTask,
   OffsetSyncTask,
-  CheckpointTask
+  CheckpointTask,
+  GroupOffsetSyncTask
 ]
