@@ -1,34 +1,59 @@
 /**
- * `effect-mm2 translate-offsets --config mm2.properties --group G --source primary --target backup`:
- * for a failover, where group G must resume on the target, per partition, from the offset syncs
- * of flow source->target (read from the offset syncs topic) and G's committed offsets on the
- * source. Never past the true position; says how exact each answer is. Changes nothing.
+ * `effect-mm2 translate-offsets --config mm2.properties --group G --source primary --target backup`
+ *
+ * Failover: where group G, committed on the source, must resume on the target, per partition,
+ * from the offset syncs of flow source->target (read from the offset syncs topic).
+ * Failback (`--reverse`, what KIP-1098 proposes): where G, having consumed the remote topics on
+ * the target, resumes on the source, from the same syncs.
+ * Never past the true position either way; each answer says how exact it is. `--apply` writes
+ * the answers into the group on the cluster it moves to, with the safety rules of the group
+ * offset sync: refused while the group has members there, never moving a partition backwards.
  */
 import { Command, Options } from "@effect/cli"
 import { Console, Data, Effect } from "effect"
 import * as Mm2Config from "../config/Mm2Config.js"
 import { FlowContext } from "../flow/FlowContext.js"
 import { followOffsetSyncs } from "../flow/OffsetSyncReader.js"
-import { translationBounds } from "../flow/OffsetTranslation.js"
+import { reverseTranslationBounds, translationBounds } from "../flow/OffsetTranslation.js"
 import { KafkaClient } from "../kafka/KafkaClient.js"
+import type { KafkaError } from "../kafka/KafkaError.js"
 import * as KafkaJsClient from "../kafka/KafkaJsClient.js"
 import { topicOfKey, topicPartitionKey } from "../kafka/KafkaRecord.js"
 
 export class UnknownFlow extends Data.TaggedError("UnknownFlow")<{ readonly message: string }> {}
 
+/** `--apply` could not write (the group is active where it moves to). */
+export class ApplyRefused extends Data.TaggedError("ApplyRefused")<{ readonly message: string }> {}
+
 export interface TranslatedPartition {
+  /** the topic the group consumed (on the cluster it leaves) */
   readonly topic: string
   readonly partition: number
-  readonly sourceOffset: bigint
-  readonly targetTopic: string
-  /** where the group resumes on the target; undefined when no sync reaches back that far */
-  readonly targetOffset: bigint | undefined
+  /** the group's committed offset there */
+  readonly fromOffset: bigint
+  /** the topic it resumes on (on the cluster it moves to) */
+  readonly toTopic: string
+  /** where it resumes; undefined when no sync reaches back that far */
+  readonly toOffset: bigint | undefined
   /** how many records resuming there may read again at most: 0 = exact */
   readonly maxReread: bigint | undefined
+  /** the commit metadata the group committed with */
+  readonly metadata: string | null
 }
 
-/** Translates `group`'s committed offsets for flow `source->target` of `settings`. */
-export const translateGroup = (settings: Mm2Config.Mm2Settings, group: string, source: string, target: string) =>
+export type Direction = "failover" | "failback"
+
+/**
+ * Translates `group`'s committed offsets for flow `source->target` of `settings`: failover reads
+ * the group on the source and answers for the target; failback the other way round.
+ */
+export const translateGroup = (
+  settings: Mm2Config.Mm2Settings,
+  group: string,
+  source: string,
+  target: string,
+  direction: Direction = "failover"
+) =>
   Effect.gen(function*() {
     const herder = settings.herderPairs.find((h) => h.source === source && h.target === target)
     if (herder === undefined) {
@@ -45,39 +70,112 @@ export const translateGroup = (settings: Mm2Config.Mm2Settings, group: string, s
     }))
     const topics = [...new Set([...known.keys()].map(topicOfKey))]
     if (topics.length === 0) return []
-    const offsets = yield* Effect.scoped(
-      Effect.flatMap(kafka.admin(s.clients.sourceAdmin), (admin) => admin.fetchGroupOffsets(group, topics))
-    )
-    // the target's log ends bound what lies past the newest sync: nothing, when it is the last record
-    const ends = new Map<string, bigint>()
-    yield* Effect.scoped(Effect.gen(function*() {
-      const admin = yield* kafka.admin(s.clients.targetAdmin)
-      for (const topic of topics) {
-        for (const p of yield* admin.fetchTopicOffsets(ctx.policy.formatRemoteTopic(source, topic))) {
-          ends.set(topicPartitionKey(topic, p.partition), BigInt(p.high))
+    const remoteOf = (topic: string) => ctx.policy.formatRemoteTopic(source, topic)
+    const byRemote = new Map(topics.map((t) => [remoteOf(t), t]))
+    const endsOf = (admin: Effect.Effect.Success<ReturnType<typeof kafka.admin>>, names: ReadonlyArray<string>) =>
+      Effect.gen(function*() {
+        const ends = new Map<string, bigint>()
+        for (const name of names) {
+          for (const p of yield* admin.fetchTopicOffsets(name)) ends.set(topicPartitionKey(name, p.partition), BigInt(p.high))
         }
-      }
-    }))
+        return ends
+      })
+    const byTopic = (a: TranslatedPartition, b: TranslatedPartition) =>
+      a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1
+
+    if (direction === "failover") {
+      const offsets = yield* Effect.scoped(Effect.flatMap(kafka.admin(s.clients.sourceAdmin), (admin) => admin.fetchGroupOffsets(group, topics)))
+      // the target's log ends bound what lies past the newest sync: nothing, when it is the last record
+      const ends = yield* Effect.scoped(Effect.flatMap(kafka.admin(s.clients.targetAdmin), (admin) => endsOf(admin, topics.map(remoteOf))))
+      return offsets.flatMap((o): Array<TranslatedPartition> => {
+        const x = BigInt(o.offset)
+        if (x < 0n) return []
+        const bounds = translationBounds(known.get(topicPartitionKey(o.topic, o.partition)) ?? [], x)
+        const upper = bounds?.upper ?? ends.get(topicPartitionKey(remoteOf(o.topic), o.partition))
+        return [{
+          topic: o.topic,
+          partition: o.partition,
+          fromOffset: x,
+          toTopic: remoteOf(o.topic),
+          toOffset: bounds?.lower,
+          maxReread: bounds === undefined || upper === undefined ? undefined : upper - bounds.lower,
+          metadata: o.metadata ?? null
+        }]
+      }).sort(byTopic)
+    }
+
+    // failback: the group's position on the remote topics, back to the source topics
+    const offsets = yield* Effect.scoped(
+      Effect.flatMap(kafka.admin(s.clients.targetAdmin), (admin) => admin.fetchGroupOffsets(group, [...byRemote.keys()]))
+    )
+    const ends = yield* Effect.scoped(Effect.flatMap(kafka.admin(s.clients.sourceAdmin), (admin) => endsOf(admin, topics)))
     return offsets.flatMap((o): Array<TranslatedPartition> => {
-      const x = BigInt(o.offset)
-      if (x < 0n) return []
-      const tp = topicPartitionKey(o.topic, o.partition)
-      const bounds = translationBounds(known.get(tp) ?? [], x)
-      const end = ends.get(tp)
-      const upper = bounds?.upper ?? end
+      const y = BigInt(o.offset)
+      const sourceTopic = byRemote.get(o.topic)
+      if (y < 0n || sourceTopic === undefined) return []
+      const bounds = reverseTranslationBounds(known.get(topicPartitionKey(sourceTopic, o.partition)) ?? [], y)
+      const upper = bounds?.upper ?? ends.get(topicPartitionKey(sourceTopic, o.partition))
       return [{
         topic: o.topic,
         partition: o.partition,
-        sourceOffset: x,
-        targetTopic: ctx.policy.formatRemoteTopic(source, o.topic),
-        targetOffset: bounds?.lower,
-        maxReread: bounds === undefined || upper === undefined ? undefined : upper - bounds.lower
+        fromOffset: y,
+        toTopic: sourceTopic,
+        toOffset: bounds?.lower,
+        maxReread: bounds === undefined || upper === undefined ? undefined : upper - bounds.lower,
+        metadata: o.metadata ?? null
       }]
-    }).sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1))
+    }).sort(byTopic)
   })
 
+export interface Applied {
+  readonly written: ReadonlyArray<TranslatedPartition>
+  /** partitions where the group already stands at or past the answer there (never moved back) */
+  readonly ahead: ReadonlyArray<{ readonly row: TranslatedPartition; readonly current: bigint }>
+}
+
+/**
+ * Writes translated offsets into `group` on `cluster` (the one it moves to). Refused while the
+ * group has members there; a partition where the group already stands at or past the answer
+ * is left as it is.
+ */
+export const applyTranslation = (
+  settings: Mm2Config.Mm2Settings,
+  group: string,
+  cluster: string,
+  rows: ReadonlyArray<TranslatedPartition>
+): Effect.Effect<Applied, KafkaError | ApplyRefused | UnknownFlow, KafkaClient> =>
+  Effect.gen(function*() {
+    const herder = settings.herderPairs.find((h) => h.source === cluster || h.target === cluster)
+    if (herder === undefined) return yield* new UnknownFlow({ message: `${settings.file}: no flow involves cluster ${cluster}` })
+    const connection = herder.source === cluster ? herder.settings.clients.sourceAdmin : herder.settings.clients.targetAdmin
+    const kafka = yield* KafkaClient
+    const admin = yield* kafka.admin(connection)
+    const [d] = yield* admin.describeGroups([group])
+    if (d !== undefined && d.state !== "Empty" && d.state !== "Dead") {
+      return yield* new ApplyRefused({
+        message: `consumer group ${group} has ${d.members} active member(s) on ${cluster} (state ${d.state}): ` +
+          `stop its consumers there first; nothing was written`
+      })
+    }
+    const current = (yield* admin.fetchOffsetsOfGroups([group], [...new Set(rows.map((r) => r.toTopic))])).offsets.get(group) ?? []
+    const now = new Map(current.map((o) => [topicPartitionKey(o.topic, o.partition), BigInt(o.offset)]))
+    const written: Array<TranslatedPartition> = []
+    const ahead: Array<{ row: TranslatedPartition; current: bigint }> = []
+    for (const r of rows) {
+      if (r.toOffset === undefined) continue
+      const at = now.get(topicPartitionKey(r.toTopic, r.partition))
+      if (at !== undefined && at >= r.toOffset) ahead.push({ row: r, current: at })
+      else written.push(r)
+    }
+    yield* admin.commitGroupOffsets(
+      group,
+      written.map((r) => ({ topic: r.toTopic, partition: r.partition, offset: String(r.toOffset), metadata: r.metadata }))
+    )
+    return { written, ahead }
+  }).pipe(Effect.scoped)
+
 const exactness = (t: TranslatedPartition): string =>
-  t.targetOffset === undefined
+  t.toOffset === undefined
     ? "no sync reaches back this far: not translated"
     : t.maxReread === undefined
     ? "unknown re-reads"
@@ -88,23 +186,47 @@ const exactness = (t: TranslatedPartition): string =>
 export const command = Command.make("translate-offsets", {
   config: Options.text("config").pipe(Options.withAlias("c"), Options.withDescription("the MirrorMaker 2 properties file")),
   group: Options.text("group").pipe(Options.withDescription("the consumer group to translate")),
-  source: Options.text("source").pipe(Options.withDescription("alias of the cluster the group consumed on")),
-  target: Options.text("target").pipe(Options.withDescription("alias of the cluster it fails over to"))
+  source: Options.text("source").pipe(Options.withDescription("alias of the flow's source cluster (where the group consumed before a failover)")),
+  target: Options.text("target").pipe(Options.withDescription("alias of the flow's target cluster (where it fails over to)")),
+  reverse: Options.boolean("reverse").pipe(
+    Options.withDescription(
+      "failback: translate the group's position on the remote topics of --target back to the topics of --source"
+    )
+  ),
+  apply: Options.boolean("apply").pipe(
+    Options.withDescription(
+      "write the translated offsets into the group on the cluster it moves to (--target, or --source with --reverse); " +
+        "refused while the group has members there, and a partition is never moved backwards"
+    )
+  )
 }, (args) =>
   Effect.gen(function*() {
     const settings = yield* Mm2Config.load(args.config)
-    const rows = yield* translateGroup(settings, args.group, args.source, args.target)
+    const direction: Direction = args.reverse ? "failback" : "failover"
+    const [from, to] = args.reverse ? [args.target, args.source] : [args.source, args.target]
+    const rows = yield* translateGroup(settings, args.group, args.source, args.target, direction)
     if (rows.length === 0) {
-      yield* Console.log(`group ${args.group}: no committed offsets on ${args.source} for topics replicated to ${args.target}`)
+      yield* Console.log(`group ${args.group}: no committed offsets on ${from} for topics replicated by ${args.source}->${args.target}`)
       return
     }
-    yield* Console.log("topic\tpartition\tsource-offset\ttarget-topic\ttarget-offset\texactness")
+    yield* Console.log(`topic\tpartition\t${from}-offset\t${to}-topic\t${to}-offset\texactness`)
     for (const r of rows) {
-      yield* Console.log([r.topic, r.partition, r.sourceOffset, r.targetTopic, r.targetOffset ?? "-", exactness(r)].join("\t"))
+      yield* Console.log([r.topic, r.partition, r.fromOffset, r.toTopic, r.toOffset ?? "-", exactness(r)].join("\t"))
     }
+    if (!args.apply) return
+    const applied = yield* applyTranslation(settings, args.group, to, rows)
+    for (const a of applied.ahead) {
+      yield* Console.log(`left ${a.row.toTopic}-${a.row.partition} at ${a.current}: the group already stands at or past ${a.row.toOffset} on ${to}`)
+    }
+    const untranslated = rows.filter((r) => r.toOffset === undefined)
+    for (const r of untranslated) {
+      yield* Console.log(`not written ${r.toTopic}-${r.partition}: not translated (start it from the beginning of ${r.toTopic} to be safe)`)
+    }
+    yield* Console.log(`applied: group ${args.group} on ${to}: ${applied.written.length} partition(s) written`)
   }).pipe(Effect.provide(KafkaJsClient.layer))).pipe(
     Command.withDescription(
-      "Prints where consumer group --group, committed on --source, must resume on --target after a failover, per partition " +
-        "(from the offset syncs; never past its true position), and how exact that is. Changes nothing."
+      "Prints where consumer group --group must resume after a failover from --source to --target (or, with --reverse, after " +
+        "failing back from --target to --source), per partition, from the offset syncs: never past its true position, and how " +
+        "exact that is. Changes nothing unless --apply is given."
     )
   )

@@ -76,6 +76,36 @@ export const translationBounds = (
   }
 }
 
+/**
+ * Failback: the source offset where a group that consumed the remote topic up to target offset
+ * y (the next record it would read there) resumes on the source: the first source record whose
+ * copy it has not read. Between syncs (u_i, d_i) <= y < (u_j, d_j), each target record stands for
+ * at least one source offset, so the true x lies in [u_i + (y - d_i), u_j - (d_j - y)]; lower ==
+ * upper means exact. Undefined below the oldest sync.
+ */
+export const reverseTranslationBounds = (
+  history: ReadonlyArray<OffsetPair>,
+  y: bigint
+): { readonly lower: bigint; readonly upper: bigint | undefined } | undefined => {
+  let lo = 0
+  let hi = history.length - 1
+  let i = -1
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1
+    if (history[mid]!.target <= y) {
+      i = mid
+      lo = mid + 1
+    } else {
+      hi = mid - 1
+    }
+  }
+  if (i < 0) return undefined
+  const at = history[i]!
+  const lower = at.source + (y - at.target)
+  const next = history[i + 1]
+  return { lower, upper: next === undefined ? undefined : next.source - (next.target - y) }
+}
+
 /** The bound from syncs: never past the true position; undefined below the oldest sync. */
 export const translateWithSyncs = (history: ReadonlyArray<OffsetPair>, x: bigint): bigint | undefined =>
   translationBounds(history, x)?.lower
