@@ -85,26 +85,24 @@ export const translateGroup = (
 
     if (direction === "failover") {
       const offsets = yield* Effect.scoped(Effect.flatMap(kafka.admin(s.clients.sourceAdmin), (admin) => admin.fetchGroupOffsets(group, topics)))
-      // the target's log ends bound what lies past the newest sync: nothing, when it is the last record
-      const ends = yield* Effect.scoped(Effect.flatMap(kafka.admin(s.clients.targetAdmin), (admin) => endsOf(admin, topics.map(remoteOf))))
       return offsets.flatMap((o): Array<TranslatedPartition> => {
         const x = BigInt(o.offset)
         if (x < 0n) return []
         const bounds = translationBounds(known.get(topicPartitionKey(o.topic, o.partition)) ?? [], x)
-        const upper = bounds?.upper ?? ends.get(topicPartitionKey(remoteOf(o.topic), o.partition))
         return [{
           topic: o.topic,
           partition: o.partition,
           fromOffset: x,
           toTopic: remoteOf(o.topic),
           toOffset: bounds?.lower,
-          maxReread: bounds === undefined || upper === undefined ? undefined : upper - bounds.lower,
+          maxReread: bounds === undefined ? undefined : bounds.upper - bounds.lower,
           metadata: o.metadata ?? null
         }]
       }).sort(byTopic)
     }
 
-    // failback: the group's position on the remote topics, back to the source topics
+    // failback: the group's position on the remote topics, back to the source topics; past the
+    // newest sync the source's log end bounds it
     const offsets = yield* Effect.scoped(
       Effect.flatMap(kafka.admin(s.clients.targetAdmin), (admin) => admin.fetchGroupOffsets(group, [...byRemote.keys()]))
     )

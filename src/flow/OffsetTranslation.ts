@@ -43,13 +43,15 @@ export const addSync = (history: ReadonlyArray<OffsetPair>, s: OffsetPair): Read
 }
 
 /**
- * What the syncs say about x: the true position lies in [lower, upper] (upper unknown past the
- * newest sync); undefined below the oldest sync. lower == upper means exact.
+ * What the syncs say about x: the true position lies in [lower, upper]; undefined below the
+ * oldest sync. lower == upper means exact. Past the newest sync, each source offset up to x holds
+ * at most one more target record: a group one past the newest sync is exact, one further on may
+ * re-read records that were not replicated yet when it failed over (they arrive later).
  */
 export const translationBounds = (
   history: ReadonlyArray<OffsetPair>,
   x: bigint
-): { readonly lower: bigint; readonly upper: bigint | undefined } | undefined => {
+): { readonly lower: bigint; readonly upper: bigint } | undefined => {
   // the last sync at or before x (binary search: sources are increasing)
   let lo = 0
   let hi = history.length - 1
@@ -67,9 +69,9 @@ export const translationBounds = (
   const at = history[i]!
   if (at.source === x) return { lower: at.target, upper: at.target }
   const next = history[i + 1]
-  if (next === undefined) return { lower: at.target + 1n, upper: undefined }
-  const fromNext = next.target - (next.source - x)
   const forward = at.target + (x - at.source)
+  if (next === undefined) return { lower: at.target + 1n, upper: forward }
+  const fromNext = next.target - (next.source - x)
   return {
     lower: fromNext > at.target + 1n ? fromNext : at.target + 1n,
     upper: forward < next.target ? forward : next.target
@@ -131,8 +133,8 @@ export const translateWithRuns = (m: PartitionMapping, x: bigint): bigint | unde
 export interface Translation {
   /** where the group resumes on the target: never past the true position */
   readonly offset: bigint
-  /** how many records resuming there may read again at most (0 = exact); undefined = unknown */
-  readonly maxReread: bigint | undefined
+  /** how many records resuming there may read again at most (0 = exact) */
+  readonly maxReread: bigint
 }
 
 /** The best safe translation: exact from the runs where they reach, else bounded by the syncs. */
@@ -142,12 +144,13 @@ export const translateBounded = (
   x: bigint
 ): Translation | undefined => {
   const exact = mapping === undefined ? undefined : translateWithRuns(mapping, x)
-  if (exact !== undefined) return { offset: exact, maxReread: 0n }
+  if (exact !== undefined) {
+    // a group ahead of replication reads the records it passed again if they arrive later
+    const ahead = mapping !== undefined && x > mapping.last.source + 1n ? x - mapping.last.source - 1n : 0n
+    return { offset: exact, maxReread: ahead }
+  }
   const bounds = syncs === undefined ? undefined : translationBounds(syncs, x)
-  if (bounds === undefined) return undefined
-  // past the newest sync, the newest record this process wrote still bounds the true position
-  const upper = bounds.upper ?? (mapping === undefined ? undefined : mapping.last.target + 1n)
-  return { offset: bounds.lower, maxReread: upper === undefined ? undefined : upper - bounds.lower }
+  return bounds === undefined ? undefined : { offset: bounds.lower, maxReread: bounds.upper - bounds.lower }
 }
 
 /** translateBounded's offset alone. */

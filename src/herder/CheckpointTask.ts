@@ -131,12 +131,10 @@ export const CheckpointTask: HerderTask = {
             const t = translateBounded(Option.getOrUndefined(HashMap.get(mappings, tp)), known.get(tp), upstream)
             if (t === undefined) continue
             const remote = ctx.policy.formatRemoteTopic(s.source, o.topic)
-            if (t.maxReread !== undefined) {
-              yield* Metric.set(
-                tags(Metrics.failoverReread).pipe(Metric.tagged("group", group), Metric.tagged("topic", remote), Metric.tagged("partition", String(o.partition))),
-                Number(t.maxReread)
-              )
-            }
+            yield* Metric.set(
+              tags(Metrics.failoverReread).pipe(Metric.tagged("group", group), Metric.tagged("topic", remote), Metric.tagged("partition", String(o.partition))),
+              Number(t.maxReread)
+            )
             const key = checkpointKey(group, remote, o.partition)
             const before = previous.get(key)
             // forward only, unless the group itself went back on the source

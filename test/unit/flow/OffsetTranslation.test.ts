@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { INITIAL, plan } from "../../../src/flow/OffsetSyncPlan.js"
-import { addSync, translate, translateWithRuns, translateWithSyncs, translationBounds } from "../../../src/flow/OffsetTranslation.js"
+import { addSync, reverseTranslationBounds, translate, translateWithRuns, translateWithSyncs, translationBounds } from "../../../src/flow/OffsetTranslation.js"
 import { type AckedBatch, advance, type OffsetPair, type PartitionMapping } from "../../../src/flow/ReplicationLog.js"
 import type { KafkaRecord } from "../../../src/kafka/KafkaRecord.js"
 
@@ -136,9 +136,48 @@ describe("offset translation", () => {
     // 5 records among 101..109 with the gap somewhere: 104 lies at 52..54
     expect(translationBounds(h, 104n)).toEqual({ lower: 51n, upper: 54n })
     expect(translationBounds(h, 100n)).toEqual({ lower: 50n, upper: 50n })
-    expect(translationBounds(h, 120n)).toEqual({ lower: 56n, upper: undefined })
+    // past the newest sync: at most one target record per source offset in 111..119
+    expect(translationBounds(h, 120n)).toEqual({ lower: 56n, upper: 65n })
+    expect(translationBounds(h, 111n)).toEqual({ lower: 56n, upper: 56n })
     expect(translationBounds(h, 99n)).toBeUndefined()
     // no gap between the syncs: exact
     expect(translationBounds([{ source: 0n, target: 0n }, { source: 10n, target: 10n }], 4n)).toEqual({ lower: 4n, upper: 4n })
+  })
+})
+
+describe("MM2's worked example (spec Appendix A)", () => {
+  // syncs every 100 source offsets of a partition copied one to one: (0, 5000), (100, 5100), ..., (1000, 6000)
+  const history = Array.from({ length: 11 }, (_, i) => ({ source: BigInt(i * 100), target: BigInt(5000 + i * 100) }))
+  const truth = (x: bigint) => 5000n + (x > 1001n ? 1001n : x)
+  // what MM2 4.x answers from the 64 sparse syncs it keeps (spec Appendix A)
+  const mm2: ReadonlyArray<readonly [bigint, bigint]> = [
+    [0n, 5000n], [50n, 5001n], [100n, 5001n], [399n, 5001n], [400n, 5400n], [401n, 5401n],
+    [799n, 5401n], [800n, 5800n], [950n, 5901n], [1000n, 6000n], [1001n, 6001n], [5000n, 6001n]
+  ]
+
+  it("is exact where MM2 re-reads up to 398 records, and never past the true position", () => {
+    for (const [x, theirs] of mm2) {
+      const ours = translateWithSyncs(history, x)!
+      expect(ours, `source offset ${x}`).toBe(truth(x))
+      expect(ours).toBeGreaterThanOrEqual(theirs)
+    }
+    // how much MM2 re-reads there, in records
+    expect(mm2.map(([x, theirs]) => Number(truth(x) - theirs))).toEqual([0, 49, 99, 398, 0, 0, 398, 0, 49, 0, 0, 0])
+  })
+})
+
+describe("failback (reverse) bounds", () => {
+  it("is exact on both sides of a gap and bounded between syncs that enclose one", () => {
+    // source 0..9 copied to 0..9, a transaction marker at source 10, 11..19 copied to 10..18
+    const h = [{ source: 0n, target: 0n }, { source: 9n, target: 9n }, { source: 11n, target: 10n }, { source: 19n, target: 18n }]
+    expect(reverseTranslationBounds(h, 5n)).toEqual({ lower: 5n, upper: 5n })
+    // read up to target 9 (source 9): resumes at source 11 (the marker at 10 is no record)
+    expect(reverseTranslationBounds(h, 10n)).toEqual({ lower: 11n, upper: 11n })
+    expect(reverseTranslationBounds(h, 12n)).toEqual({ lower: 13n, upper: 13n })
+    // past the newest sync: a lower bound only
+    expect(reverseTranslationBounds(h, 20n)).toEqual({ lower: 21n, upper: undefined })
+    expect(reverseTranslationBounds([{ source: 5n, target: 3n }], 2n)).toBeUndefined()
+    // the gap somewhere between two syncs: bounds
+    expect(reverseTranslationBounds([{ source: 0n, target: 0n }, { source: 10n, target: 9n }], 4n)).toEqual({ lower: 4n, upper: 5n })
   })
 })
