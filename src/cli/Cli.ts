@@ -95,7 +95,30 @@ export const command = Command.make("effect-mm2", { config: configOption, file: 
     )
   )).pipe(Command.withDescription(DESCRIPTION))
 
-export const run = Command.run(command.pipe(Command.withSubcommands([TranslateOffsets.command])), {
+const runCli = Command.run(command.pipe(Command.withSubcommands([TranslateOffsets.command])), {
   name: "effect-mm2",
   version: "0.1.0"
 })
+
+/**
+ * @effect/cli reads its built-in `--log-level` only before the command's own options (after
+ * `--config FILE` it is taken for a subcommand); users put it anywhere, so it is moved first.
+ */
+export const hoistLogLevel = (argv: ReadonlyArray<string>): ReadonlyArray<string> => {
+  const [node = "node", script = "main.js", ...rest] = argv
+  const hoisted: Array<string> = []
+  const others: Array<string> = []
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!
+    if (a === "--") {
+      others.push(...rest.slice(i))
+      break
+    }
+    if (a.startsWith("--log-level=")) hoisted.push(a)
+    else if (a === "--log-level" && i + 1 < rest.length) hoisted.push(a, rest[++i]!)
+    else others.push(a)
+  }
+  return [node, script, ...hoisted, ...others]
+}
+
+export const run = (argv: ReadonlyArray<string>) => runCli(hoistLogLevel(argv))

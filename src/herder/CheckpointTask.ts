@@ -61,7 +61,7 @@ export const CheckpointTask: HerderTask = {
 
       // what was checkpointed before (by us or Java MM2): checkpoints only move forward from there
       const last = yield* Ref.make(new Map<string, Last>())
-      yield* Effect.scoped(Effect.gen(function*() {
+      const readPrevious = Effect.scoped(Effect.gen(function*() {
         const previous = yield* followTopic(c.targetConsumer, checkpointsTopic, `${s.name}.checkpoints-reader`, (r) => {
           const d = r.key === null || r.value === null ? undefined : Either.getRight(Checkpoint.decode(r.key, r.value))
           if (d === undefined || Option.isNone(d)) {
@@ -77,16 +77,23 @@ export const CheckpointTask: HerderTask = {
 
       // offset syncs, followed for the task's lifetime (the topic is created here too: the
       // offset-syncs task may not have done it yet)
-      yield* (s.offsetSyncsTopicLocation === "target" ? targetAdmin : sourceAdmin).createTopics([
-        internalTopic(ctx.policy.offsetSyncsTopic(s.target), s.offsetSyncsTopicReplicationFactor)
-      ])
-      const syncReader = yield* followOffsetSyncs(s, ctx, "offset-syncs-reader")
-      yield* Effect.raceFirst(syncReader.caughtUp, syncReader.crashed)
+      const followSyncs = Effect.gen(function*() {
+        yield* (s.offsetSyncsTopicLocation === "target" ? targetAdmin : sourceAdmin).createTopics([
+          internalTopic(ctx.policy.offsetSyncsTopic(s.target), s.offsetSyncsTopicReplicationFactor)
+        ])
+        const reader = yield* followOffsetSyncs(s, ctx, "offset-syncs-reader")
+        yield* Effect.raceFirst(reader.caughtUp, reader.crashed)
+        return reader
+      })
+      // both at once: each reader joins a group of its own, which brokers delay by
+      // group.initial.rebalance.delay.ms (3 s by default)
+      const [, syncReader] = yield* Effect.all([readPrevious, followSyncs], { concurrency: 2 })
 
       const producer = yield* kafka.producer(c.targetProducer, c.targetProducerSettings)
       const tags = <Type, In, Out>(m: Metric.Metric<Type, In, Out>) =>
         m.pipe(Metric.tagged("source", s.source), Metric.tagged("target", s.target))
       const roundRequests = tags(Metrics.checkpointRoundRequests)
+      const rereads = new Map<string, number>()
 
       // the groups to checkpoint: listed at start, then every refresh.groups.interval.seconds
       const groups = yield* Ref.make<{ readonly ids: ReadonlyArray<string>; readonly at: number } | undefined>(undefined)
@@ -131,11 +138,16 @@ export const CheckpointTask: HerderTask = {
             const t = translateBounded(Option.getOrUndefined(HashMap.get(mappings, tp)), known.get(tp), upstream)
             if (t === undefined) continue
             const remote = ctx.policy.formatRemoteTopic(s.source, o.topic)
-            yield* Metric.set(
-              tags(Metrics.failoverReread).pipe(Metric.tagged("group", group), Metric.tagged("topic", remote), Metric.tagged("partition", String(o.partition))),
-              Number(t.maxReread)
-            )
             const key = checkpointKey(group, remote, o.partition)
+            // a gauge per group and partition: set when it changes, not every round
+            const reread = Number(t.maxReread)
+            if (rereads.get(key) !== reread) {
+              rereads.set(key, reread)
+              yield* Metric.set(
+                tags(Metrics.failoverReread).pipe(Metric.tagged("group", group), Metric.tagged("topic", remote), Metric.tagged("partition", String(o.partition))),
+                reread
+              )
+            }
             const before = previous.get(key)
             // forward only, unless the group itself went back on the source
             if (before !== undefined && upstream >= before.upstream && t.offset <= before.downstream) continue
@@ -160,8 +172,9 @@ export const CheckpointTask: HerderTask = {
         if (records.length > 0) {
           const latency = (yield* Clock.currentTimeMillis) - started
           yield* Metric.incrementBy(tags(Metrics.checkpointsWritten), records.length)
+          yield* Metric.update(tags(Metrics.checkpointLatencyStats), latency)
           for (const w of written) {
-            yield* Metric.update(
+            yield* Metric.set(
               tags(Metrics.checkpointLatency).pipe(
                 Metric.tagged("group", w.group),
                 Metric.tagged("topic", w.topic),

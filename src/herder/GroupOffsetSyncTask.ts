@@ -14,7 +14,7 @@
  * - the group is described, read and written in immediate succession, and the broker refuses
  *   a commit from outside once a member has joined (which is then logged, not retried).
  */
-import { Duration, Effect, Either, Metric, Option, Ref } from "effect"
+import { Clock, Duration, Effect, Either, Metric, Option, Ref } from "effect"
 import { FlowConfigError, FlowContext, isOwnGroup } from "../flow/FlowContext.js"
 import { KafkaClient } from "../kafka/KafkaClient.js"
 import { topicPartitionKey } from "../kafka/KafkaRecord.js"
@@ -100,15 +100,16 @@ export const GroupOffsetSyncTask: HerderTask = {
               writes.push(l)
             } else if (!l.ours.includes(now) && mine.get(`${group}\u0000${tp}`) !== now) {
               yield* Ref.update(abandoned, (a) => a.add(group))
-              return yield* Effect.logWarning(
+              yield* Effect.logWarning(
                 `${s.name}: consumer group ${group} committed offset ${now} of ${l.topic}-${l.partition} on ${s.target} itself ` +
                   `(none of the offsets translated from ${s.source}): its offsets are no longer synced, a consumer has taken over there`
               )
+              return 0
             } else if (now < l.offset) {
               writes.push(l)
             }
           }
-          if (writes.length === 0) return
+          if (writes.length === 0) return 0
           yield* admin.commitGroupOffsets(
             group,
             writes.map((l) => ({ topic: l.topic, partition: l.partition, offset: String(l.offset), metadata: l.metadata }))
@@ -118,13 +119,17 @@ export const GroupOffsetSyncTask: HerderTask = {
             return m
           })
           yield* Metric.incrementBy(synced, writes.length)
+          return writes.length
         }).pipe(
           // the group gained a member between describing and writing, or the broker refused it:
           // the next round sees it again
-          Effect.catchAll((e) => Effect.logInfo(`${s.name}: offsets of consumer group ${group} not written to ${s.target} this round: ${e.message}`))
+          Effect.catchAll((e) =>
+            Effect.as(Effect.logInfo(`${s.name}: offsets of consumer group ${group} not written to ${s.target} this round: ${e.message}`), 0)
+          )
         )
 
       const round = Effect.gen(function*() {
+        const started = yield* Clock.currentTimeMillis
         const wantedByGroup = yield* Ref.get(latest)
         const skip = yield* Ref.get(abandoned)
         const groups = [...wantedByGroup.keys()].filter((g) => !skip.has(g))
@@ -133,12 +138,17 @@ export const GroupOffsetSyncTask: HerderTask = {
         const topics = new Set<string>()
         for (const g of idle) for (const l of wantedByGroup.get(g)?.values() ?? []) topics.add(l.topic)
         const fetched = yield* admin.fetchOffsetsOfGroups(idle, [...topics])
+        let written = 0
         for (const group of idle) {
           const offsets = fetched.offsets.get(group)
           if (offsets === undefined) continue // not answered this round: the next one tries again
           const current = new Map(offsets.map((o) => [topicPartitionKey(o.topic, o.partition), BigInt(o.offset)]))
-          yield* syncGroup(group, wantedByGroup.get(group)!, current)
+          written += yield* syncGroup(group, wantedByGroup.get(group)!, current)
         }
+        yield* Effect.logDebug(
+          `${s.name}: group offset sync round: ${groups.length} groups, ${idle.length} without members on ${s.target}, ` +
+            `${written} partitions written, ${Math.round((yield* Clock.currentTimeMillis) - started)} ms`
+        )
       }).pipe(Effect.withSpan("mm2.group-offsets", { attributes: { flow: s.name } }))
 
       yield* healthy

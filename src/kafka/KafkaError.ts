@@ -37,4 +37,6 @@ export type KafkaErrorReason =
   /** the broker refuses this one topic (an invalid name, a topic policy); other topics are fine */
   | "TopicRejected"
   | "Unsupported"
+  /** a commit from outside a consumer group that has members (they own its offsets) */
+  | "GroupActive"
   | "Transient"

@@ -2,7 +2,7 @@
  * KafkaClient on kafkajs 2.2.4 (patched and with all codecs, see internal/kafkajs.ts).
  * Every client is an acquireRelease resource: disconnect runs on success, failure and interruption.
  */
-import { Deferred, Duration, Effect, FiberSet, Layer, Runtime } from "effect"
+import { Deferred, Duration, Effect, FiberSet, Layer, Runtime, Schedule } from "effect"
 import type * as K from "kafkajs"
 import type { ConnectionSettings, ProducerSettings } from "./ClientSettings.js"
 import { type ConsumerOptions, KafkaClient, type KafkaConsumer, type KafkaProducer } from "./KafkaClient.js"
@@ -174,6 +174,11 @@ const makeKafka = (kafkajs: typeof K, c: ConnectionSettings, log: (level: "warn"
   })
 }
 
+const GROUP_ACTIVE = new Set(["UNKNOWN_MEMBER_ID", "ILLEGAL_GENERATION", "REBALANCE_IN_PROGRESS", "FENCED_MEMBER_EPOCH"])
+
+/** About 5 s in all: enough for a group coordinator to finish loading after a broker start. */
+const COORDINATOR_RETRY = Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("1 second")), Schedule.intersect(Schedule.recurs(8)))
+
 const make = Effect.gen(function*() {
   const kafkajs = yield* Effect.promise(() => loadKafkaJs())
   const runtime = yield* Effect.runtime<never>()
@@ -257,7 +262,14 @@ const make = Effect.gen(function*() {
               ))),
         describeGroups: (groups) => op("describe groups", () => groupOps.describeGroups(groups)),
         commitGroupOffsets: (groupId, offsets) =>
-          op(`commit offsets of group ${groupId}`, () => groupOps.commit(groupId, offsets), offsets[0]?.topic),
+          op(`commit offsets of group ${groupId}`, () => groupOps.commit(groupId, offsets), offsets[0]?.topic).pipe(
+            // from outside, the broker answers these only while the group has members (who own it)
+            Effect.mapError((e) =>
+              GROUP_ACTIVE.has(errorType(rootOf(e.cause))) ? new KafkaError({ ...e, reason: "GroupActive", retriable: false }) : e
+            ),
+            // a coordinator that is loading or moving (a fresh or restarted broker) answers soon
+            Effect.retry({ schedule: COORDINATOR_RETRY, while: (e) => e.retriable })
+          ),
         requests: Effect.sync(() => requests + groupOps.requests())
       } satisfies Effect.Effect.Success<ReturnType<KafkaClient["Type"]["admin"]>>
     })

@@ -16,9 +16,14 @@ export const bytesReplicated = Metric.counter("mm2_bytes_replicated", {
 // Offset translation. MM2's names where MM2 has the metric (checkpoint-latency-ms, tagged source,
 // target, group, topic, partition); named in its style where it has none.
 
-export const checkpointLatency = Metric.summary({
-  name: "checkpoint-latency-ms",
-  description: "from reading a group's committed offsets to its checkpoint acknowledged by the target, over the last minute",
+export const checkpointLatency = Metric.gauge("checkpoint-latency-ms", {
+  description: "from reading a group's committed offsets to its checkpoint acknowledged by the target (last value), " +
+    "per group and partition"
+})
+/** min/max/avg over the last minute, per flow (one summary per partition would cost ~9 KiB each) */
+export const checkpointLatencyStats = Metric.summary({
+  name: "checkpoint-latency-ms-stats",
+  description: "checkpoint-latency-ms of every checkpoint of the flow over the last minute (MM2's -min, -max, -avg)",
   maxAge: Duration.minutes(1),
   maxSize: 1_000,
   error: 0.01,

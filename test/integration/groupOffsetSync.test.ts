@@ -74,6 +74,11 @@ describe("group offset sync", () => {
       }))
       yield* waitForCount(backup, remote, 3000)
 
+      // the replicator's tasks are all running once a first group went through (start-up aside)
+      const warmUp = `warm-up-${id}`
+      yield* commit(primary, warmUp, topic, 1)
+      yield* eventually(`${warmUp} on backup`, groupOffsets(backup, warmUp, remote), (os) => os[0] === 1, { timeout: "60 seconds" })
+
       const group = `orders-app-${id}`
       const before = yield* runApplication(primary, group, topic, { records: 1234 })
       const committedAt = Date.now()

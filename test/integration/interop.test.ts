@@ -6,6 +6,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { inject } from "vitest"
+import * as MirrorClient from "../../src/client/MirrorClient.js"
+import { connectionSettings } from "../../src/kafka/ClientSettings.js"
+import * as KafkaJsClient from "../../src/kafka/KafkaJsClient.js"
+import * as DefaultReplicationPolicy from "../../src/policy/DefaultReplicationPolicy.js"
 import { createTopic, eventually, flowProps, produceToPartitions, startReplicator, uniqueId, waitForCount, withAdmin, writeProps } from "./support/kafka.js"
 import { probe } from "./support/mirrorClient.js"
 import { spawnMm2 } from "./support/process.js"
@@ -52,5 +56,27 @@ describe("interoperability with Java MM2's client library", () => {
       const rows = cli.stdout().split("\n").filter((l) => l.startsWith(`${topic}\t`)).map((l) => l.split("\t"))
       expect(rows.map((r) => `${r[3]} ${r[1]} ${r[4]}`).sort()).toEqual([...seen.translated].sort())
       expect(rows.map((r) => r[5])).toEqual(["exact", "exact"])
+
+      // our MirrorClient reads the backup cluster as Java's RemoteClusterUtils does
+      const ours = yield* Effect.gen(function*() {
+        const client = yield* MirrorClient.make(
+          yield* Effect.orDie(connectionSettings("it", new Map([["bootstrap.servers", backup]]), "it-mirror-client")),
+          DefaultReplicationPolicy.make()
+        )
+        return {
+          translated: (yield* client.remoteConsumerOffsets(group, p)).map((o) => `${o.topic} ${o.partition} ${o.offset}`),
+          checkpointTopics: yield* client.checkpointTopics,
+          heartbeatTopics: yield* client.heartbeatTopics,
+          upstreamClusters: yield* client.upstreamClusters,
+          hops: yield* client.replicationHops(p),
+          remote: yield* client.remoteTopics(p)
+        }
+      }).pipe(Effect.scoped, Effect.provide(KafkaJsClient.layer))
+      expect([...ours.translated].sort()).toEqual([...seen.translated].sort())
+      expect(ours.checkpointTopics).toContain(`${p}.checkpoints.internal`)
+      expect(ours.heartbeatTopics).toEqual(expect.arrayContaining(["heartbeats", `${p}.heartbeats`]))
+      expect(ours.upstreamClusters).toContain(p)
+      expect(ours.hops).toBe(1)
+      expect(ours.remote).toEqual(expect.arrayContaining([`${p}.${topic}`, `${p}.heartbeats`]))
     }), 180_000)
 })
