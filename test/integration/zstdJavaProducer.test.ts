@@ -64,6 +64,9 @@ describe("zstd from the Java producer", () => {
         "compression.type=zstd",
         `batch.size=${BATCH_SIZE}`,
         "linger.ms=100",
+        // the default sticky partitioner may put every batch into one partition (it did, once, in
+        // CI); round robin spreads them, so several partitions are replicated at once
+        "partitioner.class=org.apache.kafka.clients.producer.RoundRobinPartitioner",
         "acks=all"
       ], { timeout: "60 seconds" })
       // The tool exits 0 even when sends failed (it only prints them), so the broker's end
