@@ -13,10 +13,34 @@ export const isSecretKey = (key: string): boolean => SECRET.test(key)
 
 export const redact = (key: string, value: string): string => (isSecretKey(key) ? "[hidden]" : value)
 
+/**
+ * `message` about `key` with every occurrence of the given values (as written, trimmed, or
+ * JSON-escaped as `quote` prints them) replaced by `[hidden]` if `key` is secret. A safety net for
+ * value checks that quote what they reject without knowing which key they check; a very short
+ * secret may garble the message, which is better than showing it.
+ */
+export const hideSecretValues = (key: string, message: string, values: ReadonlyArray<string | undefined>): string => {
+  if (!isSecretKey(key)) return message
+  const forms = new Set<string>()
+  for (const v of values) {
+    if (v === undefined) continue
+    for (const f of [v, v.trim()]) forms.add(f).add(JSON.stringify(f).slice(1, -1))
+  }
+  // longest first, so a shorter form cannot leave the rest of a longer one visible
+  return [...forms].filter((f) => f.length > 0).sort((a, b) => b.length - a.length).reduce(
+    (out, f) => out.split(f).join("[hidden]"),
+    message
+  )
+}
+
 const clientEntries = (prefix: string, props: ClientProps): Array<[string, string]> =>
   [...props].map(([k, v]) => [`${prefix}.${k}`, v])
 
-/** Effective settings of one flow as Kafka-named `key = value` pairs, sorted by key, secrets redacted. */
+/**
+ * Effective settings of one flow as Kafka-named `key = value` pairs, sorted by key, secrets
+ * redacted. Values are resolved (config providers applied), so a secret key shows `[hidden]`
+ * whether its value was written in the file or came from `${provider:path:key}`.
+ */
 export const flowEntries = (flow: FlowSettings): ReadonlyArray<readonly [string, string]> => {
   const entries: Array<[string, string]> = [
     // Encoding gives back the Java string form of every typed setting, defaults included.

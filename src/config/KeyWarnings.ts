@@ -12,6 +12,7 @@ import {
   CLIENT_CONFIG_KEYS,
   CONNECTOR_KEYS,
   FLOW_ONLY_KEYS,
+  isConfigProvidersKey,
   MM2_CONNECTOR_KEYS,
   REMOVED_KEYS,
   TOP_LEVEL_KEYS,
@@ -77,15 +78,19 @@ const FLOW_PREFIXES = [
   "value.converter.",
   "header.converter.",
   "topic.creation.",
-  "config.providers",
   "replication.policy."
 ]
 const FLOW_CANDIDATES: ReadonlySet<string> = new Set([...CONNECTOR_KEYS, ...FLOW_ONLY_KEYS])
+
+// MM2 resolves its own `${provider:path:key}` with the top-level declarations; so does effect-mm2, everywhere
+const SCOPED_PROVIDERS_MESSAGE =
+  "effect-mm2 resolves ${provider:path:key} references with the top-level config.providers declarations only; ignored"
 
 /** `s->t.<key>`: connector scope of one flow. */
 const flowKeyMessage = (key: string, target: string): string | undefined => {
   const removed = removedMessage(key)
   if (removed !== undefined) return removed
+  if (isConfigProvidersKey(key)) return SCOPED_PROVIDERS_MESSAGE
   if (FLOW_CANDIDATES.has(key) || FLOW_PREFIXES.some((p) => key.startsWith(p))) return undefined
   if (WORKER_KEYS.has(key)) {
     return `worker setting, which MM2 does not read per flow; set it per target cluster as ${target}.${key}`
@@ -103,8 +108,7 @@ const CLUSTER_PREFIXES = [
   "key.converter.",
   "value.converter.",
   "header.converter.",
-  "listeners.",
-  "config.providers"
+  "listeners."
 ]
 const CLUSTER_CANDIDATES: ReadonlySet<string> = new Set([...CLIENT_CONFIG_KEYS, ...WORKER_KEYS])
 const CONNECTOR_ONLY_KEYS: ReadonlySet<string> = new Set(
@@ -115,6 +119,7 @@ const CONNECTOR_ONLY_KEYS: ReadonlySet<string> = new Set(
 const clusterKeyMessage = (key: string, alias: string, clusters: ReadonlyArray<string>): string | undefined => {
   const removed = removedMessage(key)
   if (removed !== undefined) return removed
+  if (isConfigProvidersKey(key)) return SCOPED_PROVIDERS_MESSAGE
   if (CLUSTER_CANDIDATES.has(key) || CLUSTER_PREFIXES.some((p) => key.startsWith(p))) return undefined
   if (CONNECTOR_ONLY_KEYS.has(key)) {
     const other = clusters.find((c) => c !== alias) ?? "<target>"
@@ -137,11 +142,9 @@ const topLevelKeyMessage = (key: string, clusters: ReadonlyArray<string>): strin
   if (key === "enabled") {
     return `MM2 copies a top-level enabled into every herder's connectors, enabling replication for all of them; effect-mm2 only enables flows with <source>-><target>.enabled = true`
   }
-  if (key === "config.providers") {
-    return "config providers are not resolved by effect-mm2; ${provider:path:key} references are used as written"
-  }
-  if (TOP_LEVEL_CANDIDATES.has(key)) return undefined
-  if (TOP_LEVEL_WORKER_PREFIXES.some((p) => key.startsWith(p)) || key.startsWith("config.providers.")) return undefined
+  // declarations of config providers are checked, and warned about, by ConfigProviders.ts
+  if (TOP_LEVEL_CANDIDATES.has(key) || isConfigProvidersKey(key)) return undefined
+  if (TOP_LEVEL_WORKER_PREFIXES.some((p) => key.startsWith(p))) return undefined
   if (key.startsWith("listeners.")) return undefined
   const removed = removedMessage(key)
   if (removed !== undefined) return removed

@@ -158,10 +158,20 @@ export const FLOW_ONLY_KEYS: ReadonlySet<string> = new Set([
   "offsets.storage.topic"
 ])
 
+/**
+ * Top-level `config.providers` (a list of provider names) and, for each name, the declarations
+ * `config.providers.<name>.class` and `config.providers.<name>.param.*` (spec §1.9).
+ */
+export const CONFIG_PROVIDERS_KEY = "config.providers"
+
+/** `config.providers` or one of its declarations. */
+export const isConfigProvidersKey = (key: string): boolean =>
+  key === CONFIG_PROVIDERS_KEY || key.startsWith(`${CONFIG_PROVIDERS_KEY}.`)
+
 /** Top-level keys of `MirrorMakerConfig` itself (spec §1.2). */
 export const TOP_LEVEL_KEYS: ReadonlySet<string> = new Set([
   "clusters",
-  "config.providers",
+  CONFIG_PROVIDERS_KEY,
   "dedicated.mode.enable.internal.rest",
   "listeners",
   "rest.advertised.host.name",

@@ -2,14 +2,17 @@
  * `mm2.properties` resolved with MM2's semantics into typed, validated settings, and the
  * `Mm2Config` service that carries them.
  *
- * `resolve` is pure and reports every problem at once; `load` adds reading the file.
+ * `resolve` reports every problem at once; `load` adds reading the file. Config provider
+ * references (`${provider:path:key}`) are resolved first, so everything after sees real values.
  */
 import { Context, Effect, Either, Layer, ParseResult, Schema } from "effect"
 import { flowClients, flowClientSettings } from "./ClientConfig.js"
 import { clusterPropsSourced, values } from "./ClusterProps.js"
 import { type ConfigError, type ConfigIssue, formatIssue, InvalidConfig } from "./ConfigError.js"
+import * as ConfigProviders from "./ConfigProviders.js"
 import { connectorConfigSourced, workerConfig } from "./ConnectorConfig.js"
 import { ConnectorSettings, OFFSET_FLUSH_INTERVAL_MS_DEFAULT, OffsetFlushIntervalMs } from "./ConnectorSettings.js"
+import { hideSecretValues } from "./Describe.js"
 import { flowName, type HerderPair, selectFlows } from "./Flows.js"
 import { keyWarnings } from "./KeyWarnings.js"
 import type { FlowSettings, HerderSettings, Mm2Settings } from "./Mm2Settings.js"
@@ -23,6 +26,8 @@ export interface ResolveOptions {
   readonly file: string
   /** The CLI's `--clusters`: keep only herders whose target is listed. Empty or absent = all. */
   readonly clusters?: ReadonlyArray<string> | undefined
+  /** Environment for `${env:NAME}` references; `process.env` by default. */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined
 }
 
 /** Issues of one schema decode, one per key (the first, most specific one), named by origin key. */
@@ -40,6 +45,8 @@ const decodeIssues = (error: ParseResult.ParseError, originOf: (key: string) => 
 
 const resolveFlow = (
   raw: ReadonlyMap<string, string>,
+  /** the file as read: `raw`/`worker` keep references unresolved, as MM2 stores connector configs */
+  asRead: ReadonlyMap<string, string>,
   pair: HerderPair,
   issues: Array<ConfigIssue>,
   /** clusters already reported for a missing bootstrap.servers: their clients are not typed */
@@ -77,9 +84,19 @@ const resolveFlow = (
     offsetFlushIntervalMs: offsetFlushIntervalMs.right,
     ...flowClients(raw, target, sourced),
     clients: clients.right,
-    raw: connector,
-    worker: workerConfig(raw, source, target)
+    raw: values(connectorConfigSourced(asRead, source, target)),
+    worker: workerConfig(asRead, source, target)
   }
+}
+
+/**
+ * A check's issue as shown: a secret key's value never appears (checks quote what they reject),
+ * and a value that came from config providers says which references it came from.
+ */
+const explain = (issue: ConfigIssue, providers: ConfigProviders.Resolution, asRead: ReadonlyMap<string, string>): ConfigIssue => {
+  const message = hideSecretValues(issue.key, issue.message, [providers.values.get(issue.key), asRead.get(issue.key)])
+  const references = providers.references.get(issue.key)
+  return { key: issue.key, message: references === undefined ? message : `${message} (value from ${references.join(", ")})` }
 }
 
 const dedupe = (issues: ReadonlyArray<ConfigIssue>): Array<ConfigIssue> => {
@@ -93,13 +110,16 @@ const dedupe = (issues: ReadonlyArray<ConfigIssue>): Array<ConfigIssue> => {
 }
 
 /**
- * Resolves a parsed file. Pure: no I/O, all issues collected into one `InvalidConfig`.
+ * Resolves a parsed file: config provider references, then every check; all issues collected
+ * into one `InvalidConfig`. Reads only what the file points to (provider files, PEM files).
  */
 export const resolve = (
-  raw: ReadonlyMap<string, string>,
+  asRead: ReadonlyMap<string, string>,
   options: ResolveOptions
 ): Either.Either<Mm2Settings, InvalidConfig> => {
   const { file } = options
+  const providers = ConfigProviders.resolve(asRead, { env: options.env })
+  const raw = providers.values
   const selection = selectFlows(raw, options.clusters)
   const issues: Array<ConfigIssue> = [...selection.issues]
 
@@ -124,13 +144,16 @@ export const resolve = (
 
   const herders: Array<HerderSettings> = []
   for (const pair of selection.herderPairs) {
-    const settings = resolveFlow(raw, pair, issues, unreachable)
+    const settings = resolveFlow(raw, asRead, pair, issues, unreachable)
     if (settings !== undefined) herders.push({ ...pair, settings })
   }
 
-  if (issues.length > 0) return Either.left(new InvalidConfig({ file, issues: dedupe(issues) }))
+  // A key whose reference failed is reported once, by the provider; checks of its value would be noise.
+  const checked = issues.filter((i) => !providers.unresolved.has(i.key)).map((i) => explain(i, providers, asRead))
+  const all = [...providers.issues, ...checked]
+  if (all.length > 0) return Either.left(new InvalidConfig({ file, issues: dedupe(all) }))
 
-  const warnings = dedupe([...selection.warnings, ...keyWarnings(raw, selection.clusters)]).map((w) =>
+  const warnings = dedupe([...providers.warnings, ...selection.warnings, ...keyWarnings(raw, selection.clusters)]).map((w) =>
     formatIssue(file, w)
   )
   return Either.right({
@@ -139,7 +162,7 @@ export const resolve = (
     flows: herders.filter((h) => h.replicationEnabled).map((h) => h.settings),
     herderPairs: herders,
     warnings,
-    properties: raw
+    properties: asRead
   })
 }
 

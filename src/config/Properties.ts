@@ -16,7 +16,7 @@ import { ConfigError } from "./ConfigError.js"
  * The line of the first `\u` escape not followed by four hex digits, outside comment lines:
  * the one input Java's `Properties.load` (and the parser) rejects. 1-based; undefined if none.
  */
-const badUnicodeEscapeLine = (content: string): number | undefined => {
+export const badUnicodeEscapeLine = (content: string): number | undefined => {
   const lines = content.split(/\r\n|\r|\n/)
   for (let n = 0; n < lines.length; n++) {
     const line = lines[n]!

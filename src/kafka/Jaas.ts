@@ -4,8 +4,10 @@
  *   LoginModuleClass ControlFlag (optionName=optionValue)* ;
  *
  * with values quoted ("...", backslash escapes) or bare words, and `//` and `/* *\/` comments.
- * Kafka requires exactly one login module in this key. Errors never repeat option values:
- * the line usually holds a password.
+ * Kafka requires exactly one login module in this key. Errors never repeat option values, nor
+ * any other text of the line except well-known module and option names: the line usually holds a
+ * password, and a malformed one (an unquoted `;` or blank in the password, a bare password
+ * pasted in) puts pieces of it where a module or option name is expected.
  */
 import { Either } from "effect"
 
@@ -22,6 +24,36 @@ type Token =
   | { readonly kind: ";"; readonly text: ";" }
 
 const FLAGS: ReadonlyArray<JaasEntry["flag"]> = ["required", "requisite", "sufficient", "optional"]
+
+const KNOWN_MODULES: ReadonlySet<string> = new Set(
+  [
+    "org.apache.kafka.common.security.plain.PlainLoginModule",
+    "org.apache.kafka.common.security.scram.ScramLoginModule",
+    "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule",
+    "com.sun.security.auth.module.Krb5LoginModule"
+  ].flatMap((c) => [c, c.slice(c.lastIndexOf(".") + 1)])
+)
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
+  "username",
+  "password",
+  "tokenauth",
+  "clientId",
+  "clientSecret",
+  "scope",
+  "unsecuredLoginStringClaim_sub",
+  "useKeyTab",
+  "storeKey",
+  "keyTab",
+  "principal",
+  "serviceName",
+  "useTicketCache",
+  "debug"
+])
+
+/** Names fit for an error message: only ones that cannot be a piece of a secret. */
+const moduleLabel = (name: string): string => (KNOWN_MODULES.has(name) ? name : "the login module")
+const optionLabel = (name: string, position: number): string =>
+  KNOWN_OPTIONS.has(name) ? name : `#${position} (name not shown)`
 
 const tokenize = (text: string): Either.Either<ReadonlyArray<Token>, string> => {
   const tokens: Array<Token> = []
@@ -72,22 +104,23 @@ export const parse = (text: string): Either.Either<JaasEntry, string> =>
       const flagToken = tokens[i + 1]
       const flag = FLAGS.find((f) => f === flagToken?.text.toLowerCase())
       if (flagToken?.kind !== "word" || flag === undefined) {
-        return Either.left(`expected a control flag (${FLAGS.join(", ")}) after ${module.text}`)
+        return Either.left(`expected a control flag (${FLAGS.join(", ")}) after ${moduleLabel(module.text)}`)
       }
       i += 2
       const options = new Map<string, string>()
       for (;;) {
         const t = tokens[i]
-        if (t === undefined) return Either.left(`the entry for ${module.text} does not end with ';'`)
+        if (t === undefined) return Either.left(`the entry for ${moduleLabel(module.text)} does not end with ';'`)
         if (t.kind === ";") {
           i++
           break
         }
-        if (t.kind !== "word") return Either.left(`expected an option name in the entry for ${module.text}`)
-        if (tokens[i + 1]?.kind !== "=") return Either.left(`option ${t.text} has no '=value'`)
+        if (t.kind !== "word") return Either.left(`expected an option name in the entry for ${moduleLabel(module.text)}`)
+        const option = optionLabel(t.text, options.size + 1)
+        if (tokens[i + 1]?.kind !== "=") return Either.left(`option ${option} has no '=value'`)
         const value = tokens[i + 2]
         if (value === undefined || (value.kind !== "word" && value.kind !== "quoted")) {
-          return Either.left(`option ${t.text} has no value`)
+          return Either.left(`option ${option} has no value`)
         }
         options.set(t.text, value.text)
         i += 3

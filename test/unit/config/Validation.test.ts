@@ -194,3 +194,52 @@ backup.sasl.mechanism = GSSAPI
     ])
   })
 })
+
+describe("secret values are never echoed in errors", () => {
+  const PASSWORD = "correct-horse-battery-staple"
+  const jaasIssue = (jaas: string): string => {
+    const issue = onlyIssue(`${ENABLED}security.protocol = SASL_PLAINTEXT\nsasl.mechanism = PLAIN\nsasl.jaas.config = ${jaas}\n`)
+    expect(issue).toMatch(/^sasl\.jaas\.config: malformed JAAS configuration: /)
+    return issue
+  }
+  const MODULE = "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"mm2\""
+
+  it("an unquoted ';' in the password does not show what follows it as a module name", () => {
+    const issue = jaasIssue(`${MODULE} password=abc;${PASSWORD};`)
+    expect(issue).toContain("expected a control flag (required, requisite, sufficient, optional) after the login module")
+    expect(issue).not.toContain(PASSWORD)
+  })
+
+  it("a blank in an unquoted password does not show the rest as an option name", () => {
+    const issue = jaasIssue(`${MODULE} password=abc ${PASSWORD};`)
+    expect(issue).toBe("sasl.jaas.config: malformed JAAS configuration: option #3 (name not shown) has no '=value'")
+  })
+
+  it("a bare password instead of a JAAS line is not shown", () => {
+    const issue = jaasIssue(PASSWORD)
+    expect(issue).toContain("expected a control flag")
+    expect(issue).not.toContain(PASSWORD)
+  })
+
+  it("well-known module and option names are still named", () => {
+    expect(jaasIssue(`${MODULE} password`)).toBe("sasl.jaas.config: malformed JAAS configuration: option password has no '=value'")
+    expect(jaasIssue("org.apache.kafka.common.security.plain.PlainLoginModule required password=x"))
+      .toBe("sasl.jaas.config: malformed JAAS configuration: the entry for org.apache.kafka.common.security.plain.PlainLoginModule does not end with ';'")
+  })
+
+  it("no message of a file with several bad secret lines contains any of them", () => {
+    const message = invalidOf(`${ENABLED}primary.security.protocol = SASL_SSL
+primary.sasl.mechanism = SCRAM-SHA-256
+primary.sasl.jaas.config = ${PASSWORD}
+backup.security.protocol = SASL_SSL
+backup.sasl.mechanism = SCRAM-SHA-256
+backup.sasl.jaas.config = ${MODULE} password=${PASSWORD}
+primary.ssl.key.password = ${PASSWORD}
+backup.producer.acks = ${PASSWORD}
+`).message
+    expect(message).toContain("backup.producer.acks") // a non-secret key still shows what it got
+    expect(message.split("\n").filter((l) => l.includes(PASSWORD)).map((l) => l.split(":")[1]?.trim())).toEqual([
+      "backup.producer.acks"
+    ])
+  })
+})
