@@ -3,6 +3,10 @@
  * scoped resource, for integration tests and the demo. The JVM runs from the jars resolved by
  * ./KafkaJars.ts; everything the node writes lives in one run directory under
  * `os.tmpdir()/effect-mm2-kafka/` that is deleted when the scope closes.
+ *
+ * With `security` the client listener is secured (SASL_PLAINTEXT, SSL or SASL_SSL, SCRAM and PLAIN
+ * users, optionally the StandardAuthorizer; kafka-from-maven.md §4); TLS material is generated
+ * into the run dir at start (./Certificates.ts). Without it the broker is exactly the plaintext one.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
@@ -12,6 +16,7 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Context, Data, Deferred, Duration, Effect, ExecutionStrategy, Exit, Layer, Schedule, Scope } from "effect"
+import { type BrokerCertificates, type CertificateError, generateBrokerCertificates } from "./Certificates.js"
 import {
   io,
   JavaNotFoundError,
@@ -45,6 +50,61 @@ export interface KafkaClusterOptions {
   readonly serverProperties?: Readonly<Record<string, string>>
   /** How long to wait for readiness; default 90 s. */
   readonly startTimeout?: Duration.DurationInput
+  /** A secured client listener (SASL and/or TLS, optionally an authorizer); default plaintext, no auth. */
+  readonly security?: KafkaClusterSecurityOptions
+}
+
+/** The protocol of a secured client listener. */
+export type KafkaSecurityProtocol = "SSL" | "SASL_PLAINTEXT" | "SASL_SSL"
+
+export type KafkaSaslMechanism = "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512"
+
+/** Every mechanism a SASL client listener enables. */
+export const SASL_MECHANISMS: ReadonlyArray<KafkaSaslMechanism> = ["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"]
+
+export interface KafkaClusterUser {
+  /** letters, digits, `_`, `-` */
+  readonly name: string
+  /** letters, digits and `_ - . ~ +` (they go unescaped into JAAS lines and `--add-scram`) */
+  readonly password: string
+}
+
+/**
+ * A secured broker (kafka-from-maven.md §4). The client listener speaks `protocol`; the
+ * controller listener is always SASL_PLAINTEXT/PLAIN, and the broker's own controller and
+ * inter-broker connections log in as the super user `admin`.
+ */
+export interface KafkaClusterSecurityOptions {
+  readonly protocol: KafkaSecurityProtocol
+  /**
+   * Users besides `admin` (SASL protocols): SCRAM-SHA-256 and SCRAM-SHA-512 credentials created at
+   * format time, and PLAIN entries in the client listener's JAAS.
+   */
+  readonly users?: ReadonlyArray<KafkaClusterUser>
+  /** The super user's password; default a random one (see `KafkaClusterSecurityInfo.admin`). */
+  readonly adminPassword?: string
+  /**
+   * StandardAuthorizer, deny when no ACL matches, `super.users=User:admin` (with protocol SSL also
+   * the broker certificate's principal, which the broker's inter-broker connections use).
+   */
+  readonly authorizer?: boolean
+  /** What generates the TLS material; default openssl when it runs, else the JDK's keytool. */
+  readonly certificateTool?: "openssl" | "keytool"
+}
+
+export interface KafkaClusterSecurityInfo {
+  readonly protocol: KafkaSecurityProtocol
+  /** SASL mechanisms of the client listener; empty with SSL (clients are then `User:ANONYMOUS`). */
+  readonly saslMechanisms: ReadonlyArray<KafkaSaslMechanism>
+  /** The super user (also what the broker itself logs in as on the controller listener). */
+  readonly admin: KafkaClusterUser
+  /** The users given in the options. */
+  readonly users: ReadonlyArray<KafkaClusterUser>
+  readonly authorizer: boolean
+  /** `User:...` principals in `super.users` (empty without an authorizer). */
+  readonly superUsers: ReadonlyArray<string>
+  /** With SSL / SASL_SSL: the CA that signed the broker certificate (PEM), for clients' truststores. */
+  readonly tls?: { readonly caFile: string; readonly generatedWith: "openssl" | "keytool" }
 }
 
 export interface KafkaClusterInfo {
@@ -66,6 +126,8 @@ export interface KafkaClusterInfo {
   /** Wall time from spawning the storage formatter to readiness. */
   readonly startupMillis: number
   readonly libs: KafkaLibs
+  /** Present when started with `security`; see `clientSecurityProperties` for client settings. */
+  readonly security?: KafkaClusterSecurityInfo
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -108,8 +170,17 @@ export class KafkaNoFreePortError extends Data.TaggedError("KafkaNoFreePortError
   readonly message: string
 }> {}
 
+export class KafkaSecurityOptionsError extends Data.TaggedError("KafkaSecurityOptionsError")<{
+  readonly name: string
+  /** the offending user name (never a password) */
+  readonly user: string
+  readonly message: string
+}> {}
+
 export type KafkaClusterError =
   | KafkaJarsError
+  | CertificateError
+  | KafkaSecurityOptionsError
   | KafkaStorageFormatError
   | KafkaBrokerExitedError
   | KafkaPortInUseError
@@ -266,24 +337,97 @@ export const generateClusterId = (): string => {
   }
 }
 
-/** `server.properties` for a combined node on loopback, per kafka-from-maven.md §3.3. */
+/** What `renderServerProperties` needs to know of a secured broker (validated users, generated certificates). */
+export interface ServerSecurity {
+  readonly protocol: KafkaSecurityProtocol
+  readonly admin: KafkaClusterUser
+  readonly users: ReadonlyArray<KafkaClusterUser>
+  readonly authorizer: boolean
+  /** required for SSL / SASL_SSL */
+  readonly certificates?: BrokerCertificates
+}
+
+const isSasl = (protocol: KafkaSecurityProtocol): boolean => protocol.startsWith("SASL_")
+
+/** Inside a JAAS quoted value only `\` and `"` need escaping. */
+const jaasQuote = (s: string): string => `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`
+
+const plainLogin = (login: KafkaClusterUser, database: ReadonlyArray<KafkaClusterUser>): string =>
+  "org.apache.kafka.common.security.plain.PlainLoginModule required " +
+  [`username=${jaasQuote(login.name)}`, `password=${jaasQuote(login.password)}`, ...database.map((u) => `user_${u.name}=${jaasQuote(u.password)}`)].join(" ") +
+  ";"
+
+const scramLogin = (login: KafkaClusterUser): string =>
+  `org.apache.kafka.common.security.scram.ScramLoginModule required username=${jaasQuote(login.name)} password=${jaasQuote(login.password)};`
+
+/** `User:` principals with every right (the broker's own connections must be among them). */
+const superUsersOf = (s: Pick<ServerSecurity, "protocol" | "admin" | "authorizer" | "certificates">): ReadonlyArray<string> =>
+  !s.authorizer
+    ? []
+    : [`User:${s.admin.name}`, ...(s.protocol === "SSL" && s.certificates !== undefined ? [`User:${s.certificates.brokerDn}`] : [])]
+
+/** The secured part of `server.properties` (kafka-from-maven.md §4, plus TLS). */
+const securityEntries = (s: ServerSecurity): ReadonlyArray<readonly [string, string]> => {
+  const listener = s.protocol.toLowerCase()
+  const out: Array<readonly [string, string]> = [
+    // controller traffic: PLAIN only (SCRAM credentials live in the metadata log the controller
+    // serves), the broker logs in as admin; every principal talking to the controller must be a super user
+    ["sasl.mechanism.controller.protocol", "PLAIN"],
+    ["listener.name.controller.sasl.enabled.mechanisms", "PLAIN"],
+    ["listener.name.controller.plain.sasl.jaas.config", plainLogin(s.admin, [s.admin])]
+  ]
+  if (isSasl(s.protocol)) {
+    out.push(
+      ["sasl.enabled.mechanisms", SASL_MECHANISMS.join(",")],
+      // inter-broker over PLAIN: start-up never depends on SCRAM records
+      ["sasl.mechanism.inter.broker.protocol", "PLAIN"],
+      [`listener.name.${listener}.plain.sasl.jaas.config`, plainLogin(s.admin, [s.admin, ...s.users])],
+      [`listener.name.${listener}.scram-sha-256.sasl.jaas.config`, scramLogin(s.admin)],
+      [`listener.name.${listener}.scram-sha-512.sasl.jaas.config`, scramLogin(s.admin)]
+    )
+  }
+  if (s.certificates !== undefined) {
+    const ks = s.certificates.keystore
+    out.push(["ssl.keystore.type", ks.type], ["ssl.keystore.location", ks.location])
+    if (ks.type === "PKCS12") out.push(["ssl.keystore.password", ks.password], ["ssl.key.password", ks.password])
+    // the broker's own inter-broker connections (e.g. transaction markers) must trust it too
+    out.push(["ssl.truststore.type", "PEM"], ["ssl.truststore.location", s.certificates.caFile])
+    // SSL without SASL: the broker presents its certificate to itself and so gets a principal
+    // (super.users) instead of User:ANONYMOUS; clients without a certificate are still accepted
+    if (s.protocol === "SSL") out.push(["ssl.client.auth", "requested"])
+  }
+  if (s.authorizer) {
+    out.push(
+      ["authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer"],
+      ["super.users", superUsersOf(s).join(";")],
+      ["allow.everyone.if.no.acl.found", "false"]
+    )
+  }
+  return out
+}
+
+/** `server.properties` for a combined node on loopback, per kafka-from-maven.md §3.3 (and §4 when secured). */
 export const renderServerProperties = (args: {
   readonly major: 3 | 4
   readonly ports: KafkaClusterPorts
   readonly dataDir: string
   readonly extra?: Readonly<Record<string, string>>
+  readonly security?: ServerSecurity
 }): string => {
   const { client, controller } = args.ports
+  const proto = args.security?.protocol ?? "PLAINTEXT"
+  const controllerProto = args.security === undefined ? "PLAINTEXT" : "SASL_PLAINTEXT"
   const entries: Array<readonly [string, string]> = [
     ["process.roles", "broker,controller"],
     ["node.id", "1"],
     // static quorum: identical on 3.9 and 4.x, needs no format flag (kraft.version=0)
     ["controller.quorum.voters", `1@127.0.0.1:${controller}`],
     ["controller.listener.names", "CONTROLLER"],
-    ["listeners", `PLAINTEXT://127.0.0.1:${client},CONTROLLER://127.0.0.1:${controller}`],
-    ["advertised.listeners", `PLAINTEXT://127.0.0.1:${client}`],
-    ["inter.broker.listener.name", "PLAINTEXT"],
-    ["listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"],
+    // the client listener is named after its protocol, so JAAS keys are listener.name.<protocol>.*
+    ["listeners", `${proto}://127.0.0.1:${client},CONTROLLER://127.0.0.1:${controller}`],
+    ["advertised.listeners", `${proto}://127.0.0.1:${client}`],
+    ["inter.broker.listener.name", proto],
+    ["listener.security.protocol.map", `${proto}:${proto},CONTROLLER:${controllerProto}`],
     ["log.dirs", args.dataDir],
     // small and fast for tests: internal topics with one partition make the first group /
     // transaction coordinator lookup quick and the data dir tiny
@@ -313,6 +457,7 @@ export const renderServerProperties = (args: {
       ["share.coordinator.state.topic.num.partitions", "1"]
     )
   }
+  if (args.security !== undefined) entries.push(...securityEntries(args.security))
   for (const [k, v] of Object.entries(args.extra ?? {})) entries.push([k, v])
   return entries.map(([k, v]) => `${k}=${v}`).join("\n") + "\n"
 }
@@ -502,6 +647,96 @@ const makeRunDir = (name: string): Effect.Effect<string, KafkaJarsIoError, Scope
         : Effect.promise(() => fsp.rm(dir, { recursive: true, force: true }))
   )
 
+// ---------------------------------------------------------------------------------------------
+// Security
+// ---------------------------------------------------------------------------------------------
+
+const USER_NAME = /^[A-Za-z0-9_-]+$/
+// unescaped in `--add-scram` (which cannot quote commas) and JAAS lines: keep to a safe alphabet
+const USER_PASSWORD = /^[A-Za-z0-9_.~+-]+$/
+
+const ADMIN = "admin"
+
+/** The super user and the other users, checked; passwords never appear in an error. */
+const checkSecurity = (
+  name: string,
+  o: KafkaClusterSecurityOptions
+): Effect.Effect<{ readonly admin: KafkaClusterUser; readonly users: ReadonlyArray<KafkaClusterUser> }, KafkaSecurityOptionsError> =>
+  Effect.gen(function* () {
+    const fail = (user: string, problem: string) =>
+      new KafkaSecurityOptionsError({ name, user, message: `Kafka ${name}: user ${JSON.stringify(user)}: ${problem}` })
+    // random by default: a test that greps its output for secrets then has one nobody could guess
+    const admin: KafkaClusterUser = { name: ADMIN, password: o.adminPassword ?? `admin-${randomBytes(12).toString("base64url")}` }
+    const users = o.users ?? []
+    const first = users[0]
+    if (first !== undefined && !isSasl(o.protocol)) return yield* fail(first.name, `users need a SASL protocol, not ${o.protocol}`)
+    const seen = new Set<string>([ADMIN])
+    for (const u of [admin, ...users]) {
+      if (!USER_NAME.test(u.name)) return yield* fail(u.name, "a name may only hold letters, digits, '_' and '-'")
+      if (!USER_PASSWORD.test(u.password)) return yield* fail(u.name, "a password may only hold letters, digits and '_-.~+'")
+      if (u !== admin && seen.has(u.name)) return yield* fail(u.name, u.name === ADMIN ? "admin is the built-in super user" : "given twice")
+      seen.add(u.name)
+    }
+    return { admin, users }
+  })
+
+/** StorageTool arguments creating SCRAM credentials (both mechanisms) for every user. */
+const addScramArgs = (users: ReadonlyArray<KafkaClusterUser>): ReadonlyArray<string> =>
+  users.flatMap((u) =>
+    SASL_MECHANISMS.filter((m) => m.startsWith("SCRAM")).flatMap((m) => ["--add-scram", `${m}=[name=${u.name},password=${u.password}]`])
+  )
+
+const LOGIN_MODULES: Readonly<Record<KafkaSaslMechanism, string>> = {
+  "PLAIN": "org.apache.kafka.common.security.plain.PlainLoginModule",
+  "SCRAM-SHA-256": "org.apache.kafka.common.security.scram.ScramLoginModule",
+  "SCRAM-SHA-512": "org.apache.kafka.common.security.scram.ScramLoginModule"
+}
+
+/**
+ * Java client properties (`security.protocol`, `sasl.*`, `ssl.truststore.*`) to reach `info`'s
+ * client listener as `user` (default the super user) with `mechanism` (default SCRAM-SHA-512).
+ * Empty for an unsecured cluster. Prefix the keys with `<alias>.` for an mm2.properties file.
+ */
+export const clientSecurityProperties = (
+  info: Pick<KafkaClusterInfo, "security">,
+  options: { readonly user?: KafkaClusterUser; readonly mechanism?: KafkaSaslMechanism } = {}
+): Record<string, string> => {
+  const sec = info.security
+  if (sec === undefined) return {}
+  const props: Record<string, string> = { "security.protocol": sec.protocol }
+  if (isSasl(sec.protocol)) {
+    const mechanism = options.mechanism ?? "SCRAM-SHA-512"
+    const user = options.user ?? sec.admin
+    props["sasl.mechanism"] = mechanism
+    props["sasl.jaas.config"] = `${LOGIN_MODULES[mechanism]} required username=${jaasQuote(user.name)} password=${jaasQuote(user.password)};`
+  }
+  if (sec.tls !== undefined) {
+    props["ssl.truststore.type"] = "PEM"
+    props["ssl.truststore.location"] = sec.tls.caFile
+  }
+  return props
+}
+
+/** Checked users and, for TLS, certificates generated into the run dir (deleted with it: never a committed key). */
+const prepareSecurity = (
+  name: string,
+  runDir: string,
+  o: KafkaClusterSecurityOptions
+): Effect.Effect<ServerSecurity, KafkaSecurityOptionsError | CertificateError> =>
+  Effect.gen(function* () {
+    const { admin, users } = yield* checkSecurity(name, o)
+    const certificates = o.protocol.endsWith("SSL")
+      ? yield* generateBrokerCertificates(path.join(runDir, "tls"), o.certificateTool !== undefined ? { tool: o.certificateTool } : {})
+      : undefined
+    return {
+      protocol: o.protocol,
+      admin,
+      users,
+      authorizer: o.authorizer ?? false,
+      ...(certificates !== undefined ? { certificates } : {})
+    }
+  })
+
 const startOnce = (
   options: KafkaClusterOptions,
   libs: KafkaLibs,
@@ -512,6 +747,7 @@ const startOnce = (
     const t0 = Date.now()
     const ports = options.ports ?? (yield* reservePorts)
     const runDir = yield* makeRunDir(name)
+    const security = options.security === undefined ? undefined : yield* prepareSecurity(name, runDir, options.security)
     const dataDir = path.join(runDir, "data")
     const logsDir = path.join(runDir, "logs")
     const logFile = path.join(logsDir, "server.log")
@@ -524,7 +760,13 @@ const startOnce = (
     yield* io("write", propsFile, () =>
       fsp.writeFile(
         propsFile,
-        renderServerProperties({ major, ports, dataDir, ...(options.serverProperties ? { extra: options.serverProperties } : {}) })
+        renderServerProperties({
+          major,
+          ports,
+          dataDir,
+          ...(options.serverProperties ? { extra: options.serverProperties } : {}),
+          ...(security !== undefined ? { security } : {})
+        })
       )
     )
     yield* io("write", brokerLogCfg, () => fsp.writeFile(brokerLogCfg, major >= 4 ? BROKER_LOG4J2 : BROKER_RELOAD4J))
@@ -535,7 +777,9 @@ const startOnce = (
     const java = javaExecutable()
     const fmt = yield* runCollect(
       java,
-      [...TOOL_JVM_FLAGS, logConfigFlag(major, toolsLogCfg), "-cp", libs.classpath, "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", propsFile],
+      [...TOOL_JVM_FLAGS, logConfigFlag(major, toolsLogCfg), "-cp", libs.classpath, "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", propsFile,
+        // SASL: credentials in the bootstrap metadata, live from the first start
+        ...(security !== undefined && isSasl(security.protocol) ? addScramArgs([security.admin, ...security.users]) : [])],
       {
         cwd: runDir,
         onMissing: () => new JavaNotFoundError({ executable: java, message: `cannot format Kafka ${name}: "${java}" not found` }),
@@ -635,10 +879,25 @@ const startOnce = (
       stdoutFile,
       pid: broker.pid,
       startupMillis: Date.now() - t0,
-      libs
+      libs,
+      ...(security !== undefined
+        ? {
+          security: {
+            protocol: security.protocol,
+            saslMechanisms: isSasl(security.protocol) ? SASL_MECHANISMS : [],
+            admin: security.admin,
+            users: security.users,
+            authorizer: security.authorizer,
+            superUsers: superUsersOf(security),
+            ...(security.certificates !== undefined
+              ? { tls: { caFile: security.certificates.caFile, generatedWith: security.certificates.tool } }
+              : {})
+          }
+        }
+        : {})
     }
     yield* Effect.logDebug(
-      `Kafka ${name} ${info.version} ready at ${info.bootstrapServers} (controller ${ports.controller}, pid ${info.pid}) in ${info.startupMillis} ms`
+      `Kafka ${name} ${info.version} ready at ${info.bootstrapServers}${security === undefined ? "" : ` (${security.protocol})`} (controller ${ports.controller}, pid ${info.pid}) in ${info.startupMillis} ms`
     )
     return info
   })

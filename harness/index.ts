@@ -1,2 +1,3 @@
+export * from "./Certificates.js"
 export * from "./KafkaCluster.js"
 export * from "./KafkaJars.js"
