@@ -35,6 +35,52 @@ export interface GroupDescription {
   readonly members: number
 }
 
+/** Where a topic config's value comes from (Kafka's ConfigSource). */
+export type ConfigSource =
+  | "topic"
+  | "dynamic-broker"
+  | "dynamic-default-broker"
+  | "static-broker"
+  | "default"
+  | "unknown"
+
+export interface TopicConfigEntry {
+  readonly name: string
+  readonly value: string | null
+  readonly source: ConfigSource
+  readonly readOnly: boolean
+  readonly sensitive: boolean
+}
+
+/** One change of a topic config: `set` a value, or `delete` the override (the default applies). */
+export type ConfigOperation =
+  | { readonly op: "set"; readonly name: string; readonly value: string }
+  | { readonly op: "delete"; readonly name: string }
+
+export type AclOperation =
+  | "all"
+  | "read"
+  | "write"
+  | "create"
+  | "delete"
+  | "alter"
+  | "describe"
+  | "cluster-action"
+  | "describe-configs"
+  | "alter-configs"
+  | "idempotent-write"
+  | "unknown"
+
+/** An ACL on a topic: who (`User:alice`), from where (`*`), may or may not do what. */
+export interface TopicAcl {
+  readonly topic: string
+  readonly pattern: "literal" | "prefixed" | "other"
+  readonly principal: string
+  readonly host: string
+  readonly operation: AclOperation
+  readonly permission: "allow" | "deny"
+}
+
 export interface KafkaAdmin {
   /** user topics (broker-internal `__*` topics are listed too; callers filter) */
   readonly listTopics: Effect.Effect<ReadonlyArray<string>, KafkaError>
@@ -45,6 +91,17 @@ export interface KafkaAdmin {
     increases: ReadonlyArray<{ readonly topic: string; readonly count: number }>
   ) => Effect.Effect<void, KafkaError>
   readonly fetchTopicOffsets: (topic: string) => Effect.Effect<ReadonlyArray<PartitionOffsets>, KafkaError>
+  /**
+   * The topic id of each named topic the cluster knows (a topic deleted and recreated under the
+   * same name gets a new one). Topics it does not know are left out; the map is empty when the
+   * cluster does not report topic ids (Kafka before 2.8).
+   */
+  readonly topicIds: (names: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, string>, KafkaError>
+  /** deletes the records of each partition below `offset` (Kafka's DeleteRecords; the log start moves there) */
+  readonly deleteRecords: (
+    topic: string,
+    partitions: ReadonlyArray<{ readonly partition: number; readonly offset: string }>
+  ) => Effect.Effect<void, KafkaError>
   /** the ids of the cluster's consumer groups (classic protocol type "consumer") */
   readonly listGroups: Effect.Effect<ReadonlyArray<string>, KafkaError>
   /** committed offsets (-1 where none) with their commit metadata, of the given topics' partitions */
@@ -71,6 +128,22 @@ export interface KafkaAdmin {
     groupId: string,
     offsets: ReadonlyArray<TopicPartitionOffset & { readonly metadata?: string | null }>
   ) => Effect.Effect<void, KafkaError>
+  /** every config of each topic with its source (a topic the cluster does not know fails) */
+  readonly describeTopicConfigs: (
+    topics: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyMap<string, ReadonlyArray<TopicConfigEntry>>, KafkaError>
+  /**
+   * Changes only the named configs of each topic (Kafka's IncrementalAlterConfigs), leaving the
+   * others alone. Resolves with the topics the cluster refused, and why; fails only if the
+   * request itself fails.
+   */
+  readonly alterTopicConfigs: (
+    alterations: ReadonlyArray<{ readonly topic: string; readonly operations: ReadonlyArray<ConfigOperation> }>
+  ) => Effect.Effect<ReadonlyArray<{ readonly topic: string; readonly detail: string }>, KafkaError>
+  /** every ACL on topics (fails with reason `SecurityDisabled` on a cluster without an authorizer) */
+  readonly describeTopicAcls: Effect.Effect<ReadonlyArray<TopicAcl>, KafkaError>
+  /** adds literal topic ACLs (adding one that exists is harmless) */
+  readonly createTopicAcls: (acls: ReadonlyArray<TopicAcl>) => Effect.Effect<void, KafkaError>
   /** protocol requests this admin has sent so far (to report what a round of work costs) */
   readonly requests: Effect.Effect<number>
 }
@@ -94,7 +167,26 @@ export interface ConsumerOptions {
   readonly maxBytesPerPartition?: number
   readonly maxWaitTimeMs?: number
   readonly readCommitted?: boolean
+  /**
+   * Asked, instead of a silent reset, when the broker says a fetch position is out of range
+   * (retention or deleteRecords removed it, the log was truncated, the topic was recreated).
+   * Its answer applies to that partition of this consumer only.
+   */
+  readonly onOffsetOutOfRange?: (position: TopicPartitionOffset) => Effect.Effect<OutOfRangeAction>
+  /** where to start fetching instead of the committed offsets (applied before the first fetch) */
+  readonly startAt?: ReadonlyArray<TopicPartitionOffset>
+  /** partitions not to fetch at all */
+  readonly paused?: ReadonlyArray<{ readonly topic: string; readonly partition: number }>
 }
+
+/** What a consumer does with a partition whose fetch position is out of range. */
+export type OutOfRangeAction =
+  /** fetch from `offset` on */
+  | { readonly _tag: "Seek"; readonly offset: string }
+  /** fetch nothing more from the partition */
+  | { readonly _tag: "Pause" }
+  /** fetch the same position again */
+  | { readonly _tag: "Retry" }
 
 export interface KafkaConsumer {
   /**
@@ -106,8 +198,10 @@ export interface KafkaConsumer {
   readonly crashed: Effect.Effect<never, KafkaError>
   /** stops fetching; waits for running `onBatch` calls to return */
   readonly stop: Effect.Effect<void>
-  /** commits the next offsets to read for the group */
-  readonly commit: (offsets: ReadonlyArray<TopicPartitionOffset>) => Effect.Effect<void, KafkaError>
+  /** commits the next offsets to read for the group, with their commit metadata */
+  readonly commit: (
+    offsets: ReadonlyArray<TopicPartitionOffset & { readonly metadata?: string | null }>
+  ) => Effect.Effect<void, KafkaError>
 }
 
 export class KafkaClient extends Context.Tag("effect-mm2/KafkaClient")<KafkaClient, {

@@ -39,4 +39,10 @@ export type KafkaErrorReason =
   | "Unsupported"
   /** a commit from outside a consumer group that has members (they own its offsets) */
   | "GroupActive"
+  /** the cluster has no authorizer, so it has no ACLs to describe or create */
+  | "SecurityDisabled"
   | "Transient"
+
+/** The broker refuses a replication factor larger than its number of brokers (INVALID_REPLICATION_FACTOR). */
+export const isReplicationFactorRefused = (e: KafkaError): boolean =>
+  e.reason === "InvalidRequest" && /replication[- _]factor/i.test(e.detail)

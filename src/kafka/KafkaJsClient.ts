@@ -5,12 +5,23 @@
 import { Deferred, Duration, Effect, FiberSet, Layer, Runtime, Schedule } from "effect"
 import type * as K from "kafkajs"
 import type { ConnectionSettings, ProducerSettings } from "./ClientSettings.js"
-import { type ConsumerOptions, KafkaClient, type KafkaConsumer, type KafkaProducer } from "./KafkaClient.js"
+import {
+  type AclOperation,
+  type ConfigSource,
+  type ConsumerOptions,
+  KafkaClient,
+  type KafkaConsumer,
+  type KafkaProducer,
+  type OutOfRangeAction,
+  type TopicAcl
+} from "./KafkaClient.js"
 import { KafkaError, type KafkaErrorReason } from "./KafkaError.js"
 import type { FetchedBatch, KafkaRecord, PartitionWrite } from "./KafkaRecord.js"
 import { bounded } from "../supervision/Bounded.js"
-import { loadKafkaJs, PRE_GROUPED } from "./internal/kafkajs.js"
+import { loadKafkaJs, onOffsetOutOfRange, type OutOfRangeDecision, PRE_GROUPED, privateKafkaJsRequire } from "./internal/kafkajs.js"
+import { METADATA_TOPIC_IDS_MIN_VERSION, topicIdsRequest } from "./internal/metadataRequest.js"
 import { makeKafkaJsGroups } from "./KafkaJsGroups.js"
+import { incrementalAlterTopicConfigs } from "./internal/configRequests.js"
 
 const errorName = (e: unknown): string => (e instanceof Error ? e.name : "")
 const errorType = (e: unknown): string =>
@@ -33,8 +44,27 @@ const rootOf = (e: unknown): unknown => {
   return current
 }
 
+/** Node's codes for a server certificate we do not trust: no retry can fix that (Java fails at once too). */
+const UNTRUSTED_CERTIFICATE = new Set([
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_UNTRUSTED",
+  "ERR_TLS_CERT_ALTNAME_INVALID"
+])
+
+const codeOf = (e: unknown): string =>
+  typeof e === "object" && e !== null && "code" in e && typeof e.code === "string" ? e.code : ""
+
 const classify = (e: unknown): { reason: KafkaErrorReason; retriable: boolean } => {
   const root = rootOf(e)
+  if (UNTRUSTED_CERTIFICATE.has(codeOf(root)) || UNTRUSTED_CERTIFICATE.has(codeOf(e))) {
+    return { reason: "Authentication", retriable: false }
+  }
   const type = errorType(root) || errorType(e)
   const name = errorName(root)
   if (name === "KafkaJSSASLAuthenticationError" || type === "SASL_AUTHENTICATION_FAILED" || type === "ILLEGAL_SASL_STATE" || type === "UNSUPPORTED_SASL_MECHANISM") {
@@ -50,6 +80,7 @@ const classify = (e: unknown): { reason: KafkaErrorReason; retriable: boolean } 
   if (type === "INVALID_REPLICATION_FACTOR" || type === "INVALID_PARTITIONS" || type === "INVALID_CONFIG") {
     return { reason: "InvalidRequest", retriable: false }
   }
+  if (type === "SECURITY_DISABLED") return { reason: "SecurityDisabled", retriable: false }
   if (type === "UNSUPPORTED_VERSION" || name === "KafkaJSServerDoesNotSupportApiKey") return { reason: "Unsupported", retriable: false }
   if (name === "KafkaJSConnectionError" || name === "KafkaJSNonRetriableError" || name === "KafkaJSNumberOfRetriesExceeded" || name === "KafkaJSBrokerNotFound") {
     return { reason: "Unreachable", retriable: true }
@@ -174,6 +205,55 @@ const makeKafka = (kafkajs: typeof K, c: ConnectionSettings, log: (level: "warn"
   })
 }
 
+// kafkajs's protocol numbers (its enums are types only in its .d.ts)
+const CONFIG_RESOURCE_TOPIC = 2 as K.ConfigResourceTypes
+const CONFIG_SOURCES: ReadonlyArray<ConfigSource> = [
+  "unknown",
+  "topic",
+  "dynamic-broker",
+  "dynamic-default-broker",
+  "static-broker",
+  "default",
+  "unknown"
+]
+const ACL_RESOURCE_TOPIC = 2 as K.AclResourceTypes
+const PATTERN_ANY = 1 as K.ResourcePatternTypes
+const PATTERN_LITERAL = 3 as K.ResourcePatternTypes
+const PATTERN_PREFIXED = 4 as K.ResourcePatternTypes
+const ACL_OPERATION_ANY = 1 as K.AclOperationTypes
+const ACL_PERMISSION_ANY = 1 as K.AclPermissionTypes
+const ACL_PERMISSION_DENY = 2 as K.AclPermissionTypes
+const ACL_PERMISSION_ALLOW = 3 as K.AclPermissionTypes
+/** index = Kafka's AclOperation code (0 unknown, 1 any) */
+const ACL_OPERATIONS: ReadonlyArray<AclOperation> = [
+  "unknown",
+  "unknown",
+  "all",
+  "read",
+  "write",
+  "create",
+  "delete",
+  "alter",
+  "describe",
+  "cluster-action",
+  "describe-configs",
+  "alter-configs",
+  "idempotent-write"
+]
+
+const UNKNOWN_TOPIC_OR_PARTITION = 3
+
+const toDecision = (a: OutOfRangeAction): OutOfRangeDecision => {
+  switch (a._tag) {
+    case "Seek":
+      return { seek: a.offset }
+    case "Pause":
+      return { pause: true }
+    case "Retry":
+      return { retry: true }
+  }
+}
+
 const GROUP_ACTIVE = new Set(["UNKNOWN_MEMBER_ID", "ILLEGAL_GENERATION", "REBALANCE_IN_PROGRESS", "FENCED_MEMBER_EPOCH"])
 
 /** About 5 s in all: enough for a group coordinator to finish loading after a broker start. */
@@ -185,6 +265,8 @@ const make = Effect.gen(function*() {
   // kafkajs logs every retried protocol error at ERROR from its own callbacks. The failures that
   // matter reach us as KafkaErrors (and are logged with context by the flow), so its lines go to
   // DEBUG: visible with --log-level debug, quiet otherwise.
+  const errorFromCode = privateKafkaJsRequire("protocol/error.js") as { createErrorFromCode: (code: number) => { type?: string } }
+  const kafkaErrorName = (code: number): string => errorFromCode.createErrorFromCode(code).type ?? `error code ${code}`
   const log = (level: "warn" | "error", msg: string) => {
     Runtime.runFork(runtime)(Effect.logDebug(`${level}: ${msg}`))
   }
@@ -240,6 +322,36 @@ const make = Effect.gen(function*() {
           op("fetch topic offsets", () => client.fetchTopicOffsets(topic), topic).pipe(
             Effect.map((ps) => ps.map((p) => ({ partition: p.partition, low: p.low, high: p.high })))
           ),
+        topicIds: (names) =>
+          names.length === 0 ? Effect.succeed(new Map()) : op("fetch topic ids", () => groupOps.sendToAnyBroker(topicIdsRequest(names))).pipe(
+            // a broker before Kafka 3.1 may still know v10 (2.8+); before that there are no topic ids
+            Effect.catchIf((e) => e.reason === "Unsupported", () =>
+              op("fetch topic ids", () => groupOps.sendToAnyBroker(topicIdsRequest(names, METADATA_TOPIC_IDS_MIN_VERSION)))),
+            Effect.flatMap((topics) => {
+              const ids = new Map<string, string>()
+              for (const t of topics) {
+                // a topic whose leader is still being elected has its id already
+                if (t.topicId !== undefined) ids.set(t.name, t.topicId)
+                else if (t.errorCode !== 0 && t.errorCode !== UNKNOWN_TOPIC_OR_PARTITION) {
+                  return Effect.fail(new KafkaError({
+                    cluster: c.cluster,
+                    operation: "fetch topic ids",
+                    topic: t.name,
+                    ...classify({ type: kafkaErrorName(t.errorCode) }),
+                    detail: kafkaErrorName(t.errorCode)
+                  }))
+                }
+              }
+              return Effect.succeed(ids)
+            }),
+            Effect.catchIf((e) => e.reason === "Unsupported", () => Effect.succeed(new Map<string, string>()))
+          ),
+        deleteRecords: (topic, partitions) =>
+          partitions.length === 0 ? Effect.void : op("delete records", async () => {
+            // kafkajs looks up the leaders before it loads the topic's metadata: load it first
+            await client.fetchTopicOffsets(topic)
+            await client.deleteTopicRecords({ topic, partitions: partitions.map((p) => ({ partition: p.partition, offset: p.offset })) })
+          }, topic),
         listGroups: op("list groups", () => client.listGroups()).pipe(
           // as Java's listConsumerGroups: an empty protocol type is a group that only has committed offsets
           Effect.map((r) => r.groups.filter((g) => g.protocolType === "consumer" || g.protocolType === "").map((g) => g.groupId))
@@ -270,6 +382,79 @@ const make = Effect.gen(function*() {
             // a coordinator that is loading or moving (a fresh or restarted broker) answers soon
             Effect.retry({ schedule: COORDINATOR_RETRY, while: (e) => e.retriable })
           ),
+        describeTopicConfigs: (topics) =>
+          topics.length === 0 ? Effect.succeed(new Map()) : op("describe topic configs", () =>
+            client.describeConfigs({
+              includeSynonyms: false,
+              resources: topics.map((name) => ({ type: CONFIG_RESOURCE_TOPIC, name }))
+            }), topics.length === 1 ? topics[0] : undefined).pipe(
+              Effect.flatMap((r) => {
+                const failed = r.resources.find((t) => t.errorCode !== 0)
+                if (failed !== undefined) {
+                  return Effect.fail(new KafkaError({
+                    cluster: c.cluster,
+                    operation: "describe topic configs",
+                    topic: failed.resourceName,
+                    ...classify({ type: kafkaErrorName(failed.errorCode) }),
+                    detail: failed.errorMessage || kafkaErrorName(failed.errorCode)
+                  }))
+                }
+                return Effect.succeed(
+                  new Map(r.resources.map((t) => [t.resourceName, t.configEntries.map((e) => ({
+                    name: e.configName,
+                    value: e.configValue,
+                    source: CONFIG_SOURCES[e.configSource] ?? "unknown",
+                    readOnly: e.readOnly,
+                    sensitive: e.isSensitive
+                  }))]))
+                )
+              })
+            ),
+        alterTopicConfigs: (alterations) =>
+          alterations.length === 0 ? Effect.succeed([]) : op("alter topic configs", () => groupOps.sendToAnyBroker(incrementalAlterTopicConfigs(alterations))).pipe(
+            Effect.map((results) =>
+              results.filter((r) => r.errorCode !== 0).map((r) => ({
+                topic: r.topic,
+                detail: r.errorMessage ? `${kafkaErrorName(r.errorCode)}: ${r.errorMessage}` : kafkaErrorName(r.errorCode)
+              }))
+            )
+          ),
+        describeTopicAcls: op("describe topic ACLs", () =>
+          client.describeAcls({
+            resourceType: ACL_RESOURCE_TOPIC,
+            resourcePatternType: PATTERN_ANY,
+            operation: ACL_OPERATION_ANY,
+            permissionType: ACL_PERMISSION_ANY
+          })).pipe(
+            Effect.mapError((e) =>
+              errorType(rootOf(e.cause)) === "SECURITY_DISABLED" ? new KafkaError({ ...e, reason: "SecurityDisabled", retriable: false }) : e
+            ),
+            Effect.map((r) =>
+              r.resources.flatMap((res) =>
+                res.acls.map((a): TopicAcl => ({
+                  topic: res.resourceName,
+                  pattern: res.resourcePatternType === PATTERN_LITERAL ? "literal" : res.resourcePatternType === PATTERN_PREFIXED ? "prefixed" : "other",
+                  principal: a.principal,
+                  host: a.host,
+                  operation: ACL_OPERATIONS[a.operation] ?? "unknown",
+                  permission: a.permissionType === ACL_PERMISSION_DENY ? "deny" : "allow"
+                }))
+              )
+            )
+          ),
+        createTopicAcls: (acls) =>
+          acls.length === 0 ? Effect.void : op("create topic ACLs", () =>
+            client.createAcls({
+              acl: acls.map((a) => ({
+                resourceType: ACL_RESOURCE_TOPIC,
+                resourceName: a.topic,
+                resourcePatternType: PATTERN_LITERAL,
+                principal: a.principal,
+                host: a.host,
+                operation: ACL_OPERATIONS.indexOf(a.operation) as K.AclOperationTypes,
+                permissionType: a.permission === "deny" ? ACL_PERMISSION_DENY : ACL_PERMISSION_ALLOW
+              }))
+            })).pipe(Effect.asVoid),
         requests: Effect.sync(() => requests + groupOps.requests())
       } satisfies Effect.Effect.Success<ReturnType<KafkaClient["Type"]["admin"]>>
     })
@@ -319,7 +504,13 @@ const make = Effect.gen(function*() {
 
   const consumer = (c: ConnectionSettings, o: ConsumerOptions) =>
     Effect.gen(function*() {
-      const client = makeKafka(kafkajs, c, log).consumer({
+      const kafka = makeKafka(kafkajs, c, log)
+      const onOutOfRange = o.onOffsetOutOfRange
+      if (onOutOfRange !== undefined) {
+        // called by kafkajs's fetch loop (only then, so runPromise below exists by then)
+        onOffsetOutOfRange(kafka, (p) => runPromise(Effect.map(onOutOfRange(p), toDecision)))
+      }
+      const client = kafka.consumer({
         groupId: o.groupId,
         allowAutoTopicCreation: false,
         // after a kill -9 the dead member holds its partitions until its session expires: keep
@@ -345,8 +536,8 @@ const make = Effect.gen(function*() {
       yield* call(c.cluster, "subscribe", () => client.subscribe({ topics: [...o.topics], fromBeginning: o.fromBeginning }), undefined, operations)
       const runPromise = yield* FiberSet.makeRuntimePromise<never>()
       const start = (onBatch: (batch: FetchedBatch) => Effect.Effect<void>) =>
-        call(c.cluster, "start consumer", () =>
-          client.run({
+        call(c.cluster, "start consumer", () => {
+          const running = client.run({
             autoCommit: false,
             eachBatchAutoResolve: true,
             partitionsConsumedConcurrently: o.partitionsConsumedConcurrently,
@@ -367,14 +558,22 @@ const make = Effect.gen(function*() {
                 clearInterval(beat)
               }
             }
-          }), undefined, operations)
+          })
+          // run() has made its consumer group synchronously: seeks and pauses given now apply
+          // before its first fetch
+          for (const s of o.startAt ?? []) client.seek({ topic: s.topic, partition: s.partition, offset: s.offset })
+          if (o.paused !== undefined && o.paused.length > 0) {
+            client.pause(o.paused.map((p) => ({ topic: p.topic, partitions: [p.partition] })))
+          }
+          return running
+        }, undefined, operations)
       return {
         start,
         crashed: Deferred.await(crash),
         stop: closeWithin(Duration.seconds(10), () => client.stop()),
         commit: (offsets) =>
           offsets.length === 0 ? Effect.void : call(c.cluster, "commit offsets", () =>
-            client.commitOffsets(offsets.map((x) => ({ topic: x.topic, partition: x.partition, offset: x.offset }))), undefined, operations)
+            client.commitOffsets(offsets.map((x) => ({ topic: x.topic, partition: x.partition, offset: x.offset, metadata: x.metadata ?? null }))), undefined, operations)
       } satisfies KafkaConsumer
     })
 

@@ -80,6 +80,11 @@ export interface KafkaJsGroups {
     groupId: string,
     offsets: ReadonlyArray<TopicPartitionOffset & { readonly metadata?: string | null }>
   ) => Promise<void>
+  /**
+   * Sends one of our own requests (see internal/) to any broker, once the broker says it knows
+   * that version of the API (fails as unsupported otherwise).
+   */
+  readonly sendToAnyBroker: <A>(request: RawRequest<A>) => Promise<A>
   /** protocol requests sent by these operations so far */
   readonly requests: () => number
   readonly disconnect: () => Promise<void>
@@ -220,6 +225,17 @@ export const makeKafkaJsGroups = (kafka: K.Kafka): KafkaJsGroups => {
         retentionTime: -1,
         topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions }))
       })
+    },
+
+    sendToAnyBroker: async <A>(raw: RawRequest<A>) => {
+      const broker = await anyBroker(await connected())
+      const { apiKey, apiVersion, apiName } = raw.request
+      if ((broker.versions?.[apiKey]?.maxVersion ?? -1) < apiVersion) {
+        const e = new Error(`the broker does not support ${apiName} v${apiVersion}`)
+        e.name = "KafkaJSServerDoesNotSupportApiKey"
+        throw e
+      }
+      return broker.connectionPool.send(raw)
     },
 
     requests: () => sent,

@@ -50,6 +50,9 @@ const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`
 /** A change of one cluster: its result and new state, or the error that leaves it unchanged. */
 type Change<A> = (c: ClusterState) => Either.Either<readonly [A, ClusterState], KafkaError>
 
+const noAuthorizer = (cluster: string, operation: string) =>
+  new KafkaError({ cluster, operation, reason: "SecurityDisabled", retriable: false, detail: "no authorizer in memory" })
+
 const unknownTopic = (cluster: string, operation: string, topic: string, partition?: number) =>
   new KafkaError({
     cluster,
@@ -182,6 +185,15 @@ export class InMemoryKafka extends Context.Tag("test/InMemoryKafka")<InMemoryKaf
                 (ps) => ps.map((records, partition) => ({ partition, low: "0", high: String(records.length) }))
               )
             ),
+          // no topic ids in memory (as a cluster before Kafka 2.8), and records are never removed
+          topicIds: (names) => Effect.zipRight(check(cluster, "fetch topic ids", names), Effect.succeed(new Map<string, string>())),
+          deleteRecords: (topic) =>
+            Effect.zipRight(
+              check(cluster, "delete records", [topic]),
+              Effect.fail(
+                new KafkaError({ cluster, operation: "delete records", reason: "Unsupported", retriable: false, topic, detail: "not modelled in memory" })
+              )
+            ),
           listGroups: Effect.zipRight(
             check(cluster, "list groups", []),
             Effect.map(read(cluster), (c) => [...new Set([...c.groups.keys(), ...c.members.keys()])])
@@ -215,6 +227,13 @@ export class InMemoryKafka extends Context.Tag("test/InMemoryKafka")<InMemoryKaf
                 return { group, state, protocolType: members > 0 ? "consumer" : "", members }
               })),
           requests: Effect.succeed(0),
+          // no topic configs and no authorizer in memory: configs are all defaults, ACLs unsupported
+          describeTopicConfigs: (topics) =>
+            Effect.zipRight(check(cluster, "describe topic configs", topics), Effect.succeed(new Map(topics.map((t) => [t, []])))),
+          alterTopicConfigs: (alterations) =>
+            Effect.zipRight(check(cluster, "alter topic configs", alterations.map((a) => a.topic)), Effect.succeed([])),
+          describeTopicAcls: Effect.fail(noAuthorizer(cluster, "describe topic ACLs")),
+          createTopicAcls: () => Effect.fail(noAuthorizer(cluster, "create topic ACLs")),
           deleteTopics: (names) =>
             Effect.zipRight(
               check(cluster, "delete topics", names),

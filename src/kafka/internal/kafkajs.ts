@@ -1,9 +1,10 @@
 /**
  * The single place that loads kafkajs. It loads a PRIVATE instance of kafkajs (its own module
  * cache, see PrivateRequire.ts), installs three small replacements into that cache *before*
- * kafkajs itself is loaded, checks that they took effect, and registers the snappy/lz4/zstd
- * codecs. Node's `require.cache` is never touched: another kafkajs in the same process (a host
- * application's, loaded before or after us) stays stock, and ours is patched in either order.
+ * kafkajs itself is loaded, wraps one method of its consumer group, checks that all of it took
+ * effect, and registers the snappy/lz4/zstd codecs. Node's `require.cache` is never touched:
+ * another kafkajs in the same process (a host application's, loaded before or after us) stays
+ * stock, and ours is patched in either order.
  *
  * Why patch at all (kafkajs 2.2.4 is unmaintained, so fixes are ours to carry):
  * - record decoder: kafkajs folds headers into an object, which loses the interleaving of
@@ -15,6 +16,11 @@
  * - grouping messages per partition: kafkajs's version copies the partition array for every
  *   message (quadratic). Ours is linear, and accepts batches that are already grouped by
  *   partition (see `PRE_GROUPED`), which is how the replication writer sends them.
+ * - a consumer's out-of-range position: kafkajs resets it silently (committing -2/-1 over the
+ *   group's offset, metadata lost). A consumer made through `onOffsetOutOfRange` asks its handler
+ *   instead (seek, pause or try again), so records that retention or deleteRecords removed before
+ *   they were replicated are named, not skipped in silence. Other consumers keep kafkajs's reset.
+ *   This one wraps a method of our private ConsumerGroup class: only the error path changes.
  */
 import { Data } from "effect"
 import { createRequire } from "node:module"
@@ -152,11 +158,88 @@ const registerCodecs = (kafkajs: typeof KafkaJsTypes) => {
   codecs[kafkajs.CompressionTypes.ZSTD] = () => zstdCodec
 }
 
+// --- out-of-range positions ------------------------------------------------------------------
+
+/** Where a kafkajs Cluster made through `onOffsetOutOfRange` keeps its consumer's handler. */
+const OUT_OF_RANGE_HANDLER: unique symbol = Symbol.for("effect-mm2/onOffsetOutOfRange")
+/** Marks our wrapper of `recoverFromOffsetOutOfRange` (the self-check looks for it). */
+const PATCHED: unique symbol = Symbol.for("effect-mm2/patched")
+
+/** What a consumer does with a partition whose fetch position the broker says is out of range. */
+export type OutOfRangeDecision =
+  /** fetch from this offset on */
+  | { readonly seek: string }
+  /** fetch nothing more from this partition (this consumer) */
+  | { readonly pause: true }
+  /** fetch the same position again (the handler waited already, if it wanted to) */
+  | { readonly retry: true }
+
+/** `offset`: the position fetched, i.e. the next offset the consumer would have read. */
+export type OutOfRangeHandler = (p: { readonly topic: string; readonly partition: number; readonly offset: string }) => Promise<OutOfRangeDecision>
+
+interface ConsumerGroupLike {
+  readonly cluster: { readonly [OUT_OF_RANGE_HANDLER]?: OutOfRangeHandler }
+  readonly offsetManager: { nextOffset(topic: string, partition: number): { toString(): string } }
+  seek(tpo: { topic: string; partition: number; offset: string }): void
+  pause(tps: ReadonlyArray<{ topic: string; partitions: ReadonlyArray<number> }>): void
+}
+
+type Recover = ((this: ConsumerGroupLike, e: { topic: string; partition: number }) => Promise<void>) & { [PATCHED]?: true }
+
+interface ConsumerGroupClass {
+  readonly prototype: { recoverFromOffsetOutOfRange: Recover }
+}
+
+/** After a handler failed (its consumer is stopping): wait a little, so the fetch loop does not spin. */
+const HANDLER_FAILED_PAUSE_MS = 1_000
+
+const patchOffsetOutOfRange = (kafkajs: PrivateRequire) => {
+  const proto = (kafkajs.require(src("consumer/consumerGroup.js")) as ConsumerGroupClass).prototype
+  const stock = proto.recoverFromOffsetOutOfRange
+  const recover: Recover = async function(this: ConsumerGroupLike, e) {
+    const handler = this.cluster[OUT_OF_RANGE_HANDLER]
+    if (handler === undefined) return stock.call(this, e)
+    const { topic, partition } = e
+    // the position this fetch asked for: nothing resolved this partition since (one fetch at a time per broker)
+    const offset = this.offsetManager.nextOffset(topic, partition).toString()
+    let decision: OutOfRangeDecision
+    try {
+      decision = await handler({ topic, partition, offset })
+    } catch {
+      // never kafkajs's silent reset: leave the position as it is
+      await new Promise((resolve) => setTimeout(resolve, HANDLER_FAILED_PAUSE_MS))
+      return
+    }
+    if ("seek" in decision) this.seek({ topic, partition, offset: decision.seek })
+    else if ("pause" in decision) this.pause([{ topic, partitions: [partition] }])
+  }
+  recover[PATCHED] = true
+  proto.recoverFromOffsetOutOfRange = recover
+}
+
+/**
+ * Makes every consumer `kafka` creates from now on (our private kafkajs) ask `handler` about an
+ * out-of-range position instead of resetting it. Create one Kafka instance per consumer.
+ */
+export const onOffsetOutOfRange = (kafka: KafkaJsTypes.Kafka, handler: OutOfRangeHandler): void => {
+  const holder = kafka as unknown as Record<symbol, unknown>
+  const symbol = Object.getOwnPropertySymbols(kafka).find((s) => s.description === "private:Kafka:createCluster")
+  const create = symbol === undefined ? undefined : holder[symbol]
+  if (symbol === undefined || typeof create !== "function") {
+    throw new KafkaJsPatchError({ message: "kafkajs changed: no private:Kafka:createCluster on its Kafka instance" })
+  }
+  holder[symbol] = (options: unknown) => {
+    const cluster = (create as (o: unknown) => Record<symbol, unknown>)(options)
+    cluster[OUT_OF_RANGE_HANDLER] = handler
+    return cluster
+  }
+}
+
 let instance: PrivateRequire | undefined
 
 /**
- * Our private kafkajs module graph with the three patches installed, nothing of kafkajs's own
- * loaded yet except the helpers the patches need (none of which requires a patched file).
+ * Our private kafkajs module graph with the three replacements installed (loaded before any of
+ * kafkajs's own files that require them) and the consumer group's out-of-range path wrapped.
  */
 const patchedInstance = (): PrivateRequire => {
   if (instance !== undefined) return instance
@@ -175,6 +258,8 @@ const patchedInstance = (): PrivateRequire => {
     toOrderedHeaders,
     longToBigInt: (v) => BigInt(String(v))
   }))
+  // after the installs: loading the consumer group loads much of kafkajs, patched files included
+  patchOffsetOutOfRange(kafkajs)
   instance = kafkajs
   return kafkajs
 }
@@ -260,6 +345,10 @@ const selfCheck = async (kafkajs: PrivateRequire): Promise<void> => {
     partitioner: () => 0
   })
   if (grouped !== grouping) throw patchError("the grouping per partition ignores PRE_GROUPED", "got a new grouping")
+  const consumerGroup = kafkajs.require(src("consumer/consumerGroup.js")) as ConsumerGroupClass
+  if (consumerGroup.prototype.recoverFromOffsetOutOfRange[PATCHED] !== true) {
+    throw patchError("out-of-range positions are reset silently", "recoverFromOffsetOutOfRange is kafkajs's own")
+  }
 }
 
 let loaded: Promise<typeof KafkaJsTypes> | undefined

@@ -18,7 +18,7 @@ const publicCache = () =>
   new Map(Object.entries(require.cache).filter(([file]) => file.startsWith(kafkajsRoot + path.sep)))
 
 const cacheBefore = publicCache()
-const { KafkaJsPatchError, loadKafkaJs, privateKafkaJsRequire } = await import("../../../src/kafka/internal/kafkajs.js")
+const { KafkaJsPatchError, loadKafkaJs, onOffsetOutOfRange, privateKafkaJsRequire } = await import("../../../src/kafka/internal/kafkajs.js")
 const { makePrivateRequire } = await import("../../../src/kafka/internal/PrivateRequire.js")
 const ours = await loadKafkaJs()
 const cacheAfter = publicCache()
@@ -133,6 +133,51 @@ describe("private kafkajs instance", () => {
       privateKafkaJsRequire("protocol/recordBatch/record/v0/decoder.js")
     )
     expect(fresh.require("src/protocol/decoder.js")).not.toBe(require("kafkajs/src/protocol/decoder.js"))
+  })
+
+  it("an out-of-range position asks the consumer's handler (seek, pause, retry); other consumers keep kafkajs's reset", async () => {
+    type Recover = (this: unknown, e: { topic: string; partition: number }) => Promise<void>
+    const ourRecover = (privateKafkaJsRequire("consumer/consumerGroup.js") as { prototype: { recoverFromOffsetOutOfRange: Recover } })
+      .prototype.recoverFromOffsetOutOfRange
+    const theirRecover = (require("kafkajs/src/consumer/consumerGroup.js") as { prototype: { recoverFromOffsetOutOfRange: Recover } })
+      .prototype.recoverFromOffsetOutOfRange
+    expect(ourRecover).not.toBe(theirRecover)
+
+    // the cluster a consumer of this Kafka instance gets carries the handler
+    const kafka = new ours.Kafka({ brokers: ["127.0.0.1:1"], logLevel: ours.logLevel.NOTHING })
+    const asked: Array<unknown> = []
+    const answers = [{ seek: "1500" }, { pause: true as const }, { retry: true as const }]
+    onOffsetOutOfRange(kafka, (p) => {
+      asked.push(p)
+      return Promise.resolve(answers[asked.length - 1]!)
+    })
+    const createCluster = Object.getOwnPropertySymbols(kafka).find((s) => s.description === "private:Kafka:createCluster")!
+    const cluster = ((kafka as unknown as Record<symbol, (o: unknown) => unknown>)[createCluster]!)({})
+    const calls: Array<string> = []
+    const group = (c: unknown) => ({
+      cluster: c,
+      preferredReadReplicasPerTopicPartition: {},
+      logger: { info: () => undefined, error: () => undefined },
+      offsetManager: {
+        nextOffset: () => ({ toString: () => "1200" }),
+        setDefaultOffset: (tp: unknown) => {
+          calls.push(`reset ${JSON.stringify(tp)}`)
+          return Promise.resolve()
+        }
+      },
+      seek: (tpo: unknown) => calls.push(`seek ${JSON.stringify(tpo)}`),
+      pause: (tps: unknown) => calls.push(`pause ${JSON.stringify(tps)}`)
+    })
+    for (let i = 0; i < 3; i++) await ourRecover.call(group(cluster), { topic: "orders", partition: 3 })
+    expect(asked).toEqual(Array.from({ length: 3 }, () => ({ topic: "orders", partition: 3, offset: "1200" })))
+    expect(calls).toEqual([
+      `seek {"topic":"orders","partition":3,"offset":"1500"}`,
+      `pause [{"topic":"orders","partitions":[3]}]`
+    ])
+    // a cluster without a handler (any other consumer of our kafkajs): kafkajs's own reset
+    calls.length = 0
+    await ourRecover.call(group({}), { topic: "orders", partition: 3 })
+    expect(calls).toEqual([`reset {"topic":"orders","partition":3}`])
   })
 
   it("KafkaJsPatchError is a named, tagged Error", () => {
