@@ -11,6 +11,8 @@ import { CONNECTOR_KEYS, TOP_LEVEL_WORKER_PREFIXES } from "./KnownKeys.js"
 export const isClientScoped = (key: string): boolean =>
   key.startsWith("consumer") || key.startsWith("producer") || key.startsWith("admin")
 
+const USE_DEFAULTS_FROM = "use.defaults.from"
+
 const derived = (key: string, value: string): Sourced => ({ value, origin: key })
 
 /**
@@ -27,6 +29,10 @@ export const connectorConfigSourced = (
 ): Map<string, Sourced> => {
   const props = new Map<string, Sourced>()
   for (const [key, value] of raw) if (CONNECTOR_KEYS.has(key)) props.set(key, { value, origin: key })
+  // Java MM2 drops a top-level use.defaults.from (not in any ConfigDef); users expect it to apply,
+  // so it does, below every flow's own value (listed among the differences from MM2)
+  const useDefaultsFrom = raw.get(USE_DEFAULTS_FROM)
+  if (useDefaultsFrom !== undefined) props.set(USE_DEFAULTS_FROM, { value: useDefaultsFrom, origin: USE_DEFAULTS_FROM })
   for (const [key, value] of raw) {
     if (key.startsWith("config.providers") || key.startsWith("replication.policy")) props.set(key, { value, origin: key })
   }

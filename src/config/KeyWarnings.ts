@@ -160,6 +160,9 @@ const topLevelKeyMessage = (key: string, clusters: ReadonlyArray<string>): strin
   if (TOP_LEVEL_CONSUMER_KEYS.has(key)) {
     return `consumer setting, ignored at top level by MM2; use ${alias}.consumer.${key} (one cluster) or ${flow}.source.consumer.${key}`
   }
+  if (key === "use.defaults.from") {
+    return `Java MM2 ignores this at top level and reads it only per flow (${flow}.${key}); effect-mm2 applies it to every flow (a flow's own value wins)`
+  }
   if (FLOW_ONLY_KEYS.has(key)) return `ignored at top level, MM2 reads it only per flow; use ${flow}.${key}`
   if (WORKER_KEYS.has(key)) return `worker setting, ignored at top level by MM2; set it per target cluster, e.g. ${alias}.${key}`
   const dot = key.indexOf(".")

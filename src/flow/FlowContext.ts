@@ -9,8 +9,9 @@ import type { FlowSettings } from "../config/Mm2Config.js"
 import type { ConnectionSettings, ConsumerSettings, ProducerSettings } from "../kafka/ClientSettings.js"
 import { fromClassName } from "../policy/PolicyFromConfig.js"
 import type { ReplicationPolicy } from "../policy/ReplicationPolicy.js"
-import { makeTopicFilter } from "../policy/TopicFilter.js"
+import { make as makeNameFilter, makeTopicFilter } from "../policy/TopicFilter.js"
 import type { TopicSelection } from "../policy/TopicSelection.js"
+import type { ConfigPropertyFilter } from "./TopicConfigs.js"
 
 /** A flow cannot start with this configuration; names the key. */
 export class FlowConfigError extends Data.TaggedError("FlowConfigError")<{
@@ -29,6 +30,13 @@ export interface FlowContextShape {
   readonly name: string
   readonly policy: ReplicationPolicy
   readonly selection: TopicSelection
+  /** which topic configs remote topics get (`config.properties.exclude`, `use.defaults.from`) */
+  readonly configFilter: ConfigPropertyFilter
+  /**
+   * `mm2-offset-syncs.<other cluster>.internal`: named after the target when it lives on the
+   * source (the default), after the source when `offset-syncs.topic.location = target`, as in MM2
+   */
+  readonly offsetSyncsTopic: string
   /** the source consumer group that stores replication progress (see README, "Progress") */
   readonly progressGroupId: string
   readonly sourceConsumer: ConnectionSettings
@@ -68,16 +76,22 @@ export class FlowContext extends Context.Tag("effect-mm2/FlowContext")<FlowConte
         }),
         (e) => fail(e.key, e.message)
       )
+      const excluded = yield* Either.mapLeft(
+        makeNameFilter({ include: [], exclude: settings.configPropertiesExclude, excludeKey: "config.properties.exclude" }),
+        (e) => fail(e.key, e.message)
+      )
       return {
         settings,
         name,
         policy,
+        configFilter: { isExcluded: excluded.isExcluded, useDefaultsFrom: settings.useDefaultsFrom },
         selection: {
           policy,
           filter,
           targetAlias: settings.target,
           heartbeatsReplicationEnabled: settings.heartbeatsReplicationEnabled
         },
+        offsetSyncsTopic: policy.offsetSyncsTopic(settings.offsetSyncsTopicLocation === "target" ? settings.source : settings.target),
         progressGroupId: progressGroupId(settings.source, settings.target),
         sourceConsumer: settings.clients.sourceConsumer,
         sourceConsumerSettings: settings.clients.sourceConsumerSettings,

@@ -15,7 +15,7 @@ import type { OffsetPair } from "./ReplicationLog.js"
 
 export const followOffsetSyncs = (s: FlowSettings, ctx: FlowContextShape, role: string) =>
   Effect.gen(function*() {
-    const topic = ctx.policy.offsetSyncsTopic(s.target)
+    const topic = ctx.offsetSyncsTopic
     const syncs = yield* Ref.make(new Map<string, ReadonlyArray<OffsetPair>>())
     const connection = s.offsetSyncsTopicLocation === "target" ? s.clients.targetConsumer : s.clients.sourceConsumer
     const reader = yield* followTopic(connection, topic, `${s.name}.${role}`, (r) => {

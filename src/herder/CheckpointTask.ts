@@ -25,7 +25,7 @@ import { makeGroupFilter } from "../policy/TopicFilter.js"
 import * as Metrics from "../telemetry/Metrics.js"
 import * as Checkpoint from "../wire/Checkpoint.js"
 import type { HerderTask } from "./HerderTask.js"
-import { internalTopic } from "./InternalTopics.js"
+import { createInternalTopic } from "./InternalTopics.js"
 
 /** Checkpoints per produce request. */
 const PER_REQUEST = 2_000
@@ -57,7 +57,13 @@ export const CheckpointTask: HerderTask = {
       const checkpointsTopic = ctx.policy.checkpointsTopic(s.source)
       const targetAdmin = yield* kafka.admin(c.targetAdmin)
       const sourceAdmin = yield* kafka.admin(c.sourceAdmin)
-      yield* targetAdmin.createTopics([internalTopic(checkpointsTopic, s.checkpointsTopicReplicationFactor)])
+      yield* createInternalTopic(targetAdmin, {
+        flow: s.name,
+        cluster: s.target,
+        topic: checkpointsTopic,
+        replicationFactor: s.checkpointsTopicReplicationFactor,
+        key: "checkpoints.topic.replication.factor"
+      })
 
       // what was checkpointed before (by us or Java MM2): checkpoints only move forward from there
       const last = yield* Ref.make(new Map<string, Last>())
@@ -78,9 +84,14 @@ export const CheckpointTask: HerderTask = {
       // offset syncs, followed for the task's lifetime (the topic is created here too: the
       // offset-syncs task may not have done it yet)
       const followSyncs = Effect.gen(function*() {
-        yield* (s.offsetSyncsTopicLocation === "target" ? targetAdmin : sourceAdmin).createTopics([
-          internalTopic(ctx.policy.offsetSyncsTopic(s.target), s.offsetSyncsTopicReplicationFactor)
-        ])
+        const onTarget = s.offsetSyncsTopicLocation === "target"
+        yield* createInternalTopic(onTarget ? targetAdmin : sourceAdmin, {
+          flow: s.name,
+          cluster: onTarget ? s.target : s.source,
+          topic: ctx.offsetSyncsTopic,
+          replicationFactor: s.offsetSyncsTopicReplicationFactor,
+          key: "offset-syncs.topic.replication.factor"
+        })
         const reader = yield* followOffsetSyncs(s, ctx, "offset-syncs-reader")
         yield* Effect.raceFirst(reader.caughtUp, reader.crashed)
         return reader

@@ -10,7 +10,7 @@ import { FlowContext } from "../flow/FlowContext.js"
 import { KafkaClient } from "../kafka/KafkaClient.js"
 import * as Heartbeat from "../wire/Heartbeat.js"
 import type { HerderTask } from "./HerderTask.js"
-import { internalTopic } from "./InternalTopics.js"
+import { createInternalTopic } from "./InternalTopics.js"
 
 export const HeartbeatTask: HerderTask = {
   name: "heartbeats",
@@ -23,7 +23,13 @@ export const HeartbeatTask: HerderTask = {
       const kafka = yield* KafkaClient
       const topic = ctx.policy.heartbeatsTopic()
       const admin = yield* kafka.admin(ctx.targetAdmin)
-      yield* admin.createTopics([internalTopic(topic, h.settings.heartbeatsTopicReplicationFactor)])
+      yield* createInternalTopic(admin, {
+        flow: h.settings.name,
+        cluster: h.target,
+        topic,
+        replicationFactor: h.settings.heartbeatsTopicReplicationFactor,
+        key: "heartbeats.topic.replication.factor"
+      })
       const producer = yield* kafka.producer(ctx.targetProducer, ctx.targetProducerSettings)
       // 0 would spin: a tenth of a second is already far more often than anyone needs
       const interval = Duration.millis(Math.max(h.settings.emitHeartbeatsIntervalSeconds * 1_000, 100))

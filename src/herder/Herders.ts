@@ -8,6 +8,8 @@ import { Data, Deferred, Effect, FiberSet, Ref } from "effect"
 import type { HerderSettings } from "../config/Mm2Config.js"
 import { ReplicationLog } from "../flow/ReplicationLog.js"
 import { supervise, type TaskEnd, type TaskSpec } from "../supervision/Supervisor.js"
+import { TaskNotes } from "../supervision/TaskNotes.js"
+import { TaskRegistry } from "../supervision/TaskRegistry.js"
 import { type HerderTask, isRetriable } from "./HerderTask.js"
 import { TASKS } from "./Tasks.js"
 
@@ -46,6 +48,7 @@ export const runHerders = (
         Effect.flatMap((fs) => (fs.length === replicationTasks ? Deferred.succeed(allStopped, undefined) : Effect.void))
       )
     }
+    const registry = yield* TaskRegistry
     // one set for every task: at shutdown they are all stopped at once, not one after another
     const running = yield* FiberSet.make<void>()
     for (const h of herders) {
@@ -60,7 +63,12 @@ export const runHerders = (
           label: task.label(h),
           ...(deadline !== undefined ? { startupDeadline: deadline } : {})
         }
-        yield* supervise(spec, (healthy) => task.run(h, healthy).pipe(Effect.provideService(ReplicationLog, log)), isRetriable).pipe(
+        const notes = TaskNotes.of({ lostRange: (range) => registry.addLostRange(spec, range) })
+        yield* supervise(
+          spec,
+          (healthy) => task.run(h, healthy).pipe(Effect.provideService(ReplicationLog, log), Effect.provideService(TaskNotes, notes)),
+          isRetriable
+        ).pipe(
           Effect.flatMap(stopped(h, task)),
           FiberSet.run(running)
         )

@@ -17,7 +17,7 @@ import type { PartitionWrite } from "../kafka/KafkaRecord.js"
 import * as Metrics from "../telemetry/Metrics.js"
 import * as OffsetSync from "../wire/OffsetSync.js"
 import type { HerderTask } from "./HerderTask.js"
-import { internalTopic } from "./InternalTopics.js"
+import { createInternalTopic } from "./InternalTopics.js"
 
 /** How often the log is read: syncs trail replication by at most this (plus a round trip). */
 const PLAN_EVERY = Duration.millis(200)
@@ -40,9 +40,15 @@ export const OffsetSyncTask: HerderTask = {
       const log = yield* ReplicationLog
       const s = h.settings
       const onTarget = s.offsetSyncsTopicLocation === "target"
-      const topic = ctx.policy.offsetSyncsTopic(s.target)
+      const topic = ctx.offsetSyncsTopic
       const admin = yield* kafka.admin(onTarget ? s.clients.targetAdmin : s.clients.sourceAdmin)
-      yield* admin.createTopics([internalTopic(topic, s.offsetSyncsTopicReplicationFactor)])
+      yield* createInternalTopic(admin, {
+        flow: s.name,
+        cluster: onTarget ? s.target : s.source,
+        topic,
+        replicationFactor: s.offsetSyncsTopicReplicationFactor,
+        key: "offset-syncs.topic.replication.factor"
+      })
       const producer = yield* kafka.producer(
         onTarget ? s.clients.targetProducer : s.clients.sourceProducer,
         onTarget ? s.clients.targetProducerSettings : s.clients.sourceProducerSettings

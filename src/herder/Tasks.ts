@@ -1,17 +1,21 @@
 /**
  * Every duty a herder can run, in start order. Adding a duty: its own file, and one line here.
  */
+import { AclSyncTask } from "./AclSyncTask.js"
 import { CheckpointTask } from "./CheckpointTask.js"
 import { GroupOffsetSyncTask } from "./GroupOffsetSyncTask.js"
 import { HeartbeatTask } from "./HeartbeatTask.js"
 import type { HerderTask } from "./HerderTask.js"
 import { OffsetSyncTask } from "./OffsetSyncTask.js"
 import { ReplicationTask } from "./ReplicationTask.js"
+import { TopicConfigSyncTask } from "./TopicConfigSyncTask.js"
 
 export const TASKS: ReadonlyArray<HerderTask> = [
   ReplicationTask,
   HeartbeatTask,
   OffsetSyncTask,
   CheckpointTask,
-  GroupOffsetSyncTask
+  GroupOffsetSyncTask,
+  TopicConfigSyncTask,
+  AclSyncTask
 ]

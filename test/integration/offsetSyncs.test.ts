@@ -148,7 +148,8 @@ describe("offset syncs", () => {
       }))
       const syncs = yield* eventually(
         "offset syncs on the target",
-        syncsOf(backup, `mm2-offset-syncs.${b}.internal`, topic),
+        // on the target, MM2 names the topic after the source (the other cluster)
+        syncsOf(backup, `mm2-offset-syncs.${p}.internal`, topic),
         (ss) => ss.some((s) => s.upstream === 19),
         { timeout: "60 seconds", interval: "500 millis" }
       )

@@ -287,3 +287,14 @@ describe("load and Mm2Config", () => {
       expect(fromValue).toBe(fromFile)
     }))
 })
+
+describe("use.defaults.from", () => {
+  it("applies at top level to every flow (Java MM2 ignores it there), with a warning saying so; a flow's own value wins", () => {
+    expect(flow("use.defaults.from = source\n").useDefaultsFrom).toBe("source")
+    expect(flow("use.defaults.from = source\nprimary->backup.use.defaults.from = target\n").useDefaultsFrom).toBe("target")
+    expect(flow("").useDefaultsFrom).toBe("target")
+    expect(settingsOf(`${ENABLED}use.defaults.from = source\n`).warnings).toEqual([
+      expect.stringContaining("use.defaults.from: Java MM2 ignores this at top level and reads it only per flow (primary->backup.use.defaults.from); effect-mm2 applies it to every flow")
+    ])
+  })
+})
