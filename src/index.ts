@@ -2,7 +2,7 @@
 export * as Mm2 from "./Mm2.js"
 export { Replicator } from "./Replicator.js"
 export { type FlowFailure, FlowsFailed } from "./herder/Herders.js"
-export { TaskState, type TaskStatus } from "./supervision/TaskState.js"
+export { type LostRange, TaskState, type TaskStatus } from "./supervision/TaskState.js"
 export * as Mm2Config from "./config/Mm2Config.js"
 export * as Flow from "./flow/Flow.js"
 export { FlowContext, progressGroupId, isOwnGroup } from "./flow/FlowContext.js"

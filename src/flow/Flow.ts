@@ -20,8 +20,9 @@ import { backoff, retryTransient } from "./Retry.js"
 import { SourceReader } from "./SourceReader.js"
 import { TargetWriter } from "./TargetWriter.js"
 
+/** What a reader session depends on: a topic's id too, so one deleted and recreated between two refreshes restarts it. */
 const fingerprint = (topics: ReadonlyArray<ReplicatedTopic>): string =>
-  topics.map((t) => `${t.source}:${t.partitions}`).join(",")
+  topics.map((t) => `${t.source}:${t.partitions}:${t.topicId ?? ""}`).join(",")
 
 /** Moves batches from the reader to the target, forever: whatever is waiting, in one go. */
 const pipeline = Effect.gen(function*() {

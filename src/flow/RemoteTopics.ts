@@ -7,14 +7,17 @@
  */
 import { Context, Effect, Either, Layer } from "effect"
 import { KafkaClient } from "../kafka/KafkaClient.js"
-import type { KafkaError } from "../kafka/KafkaError.js"
+import { isReplicationFactorRefused, KafkaError } from "../kafka/KafkaError.js"
 import { shouldReplicateTopic } from "../policy/TopicSelection.js"
 import { FlowContext } from "./FlowContext.js"
+import { creationConfigs } from "./TopicConfigs.js"
 
 export interface ReplicatedTopic {
   readonly source: string
   readonly remote: string
   readonly partitions: number
+  /** the source topic's id (a topic deleted and recreated gets a new one); undefined on clusters before Kafka 2.8 */
+  readonly topicId: string | undefined
 }
 
 export class RemoteTopics extends Context.Tag("effect-mm2/RemoteTopics")<RemoteTopics, {
@@ -29,16 +32,34 @@ export class RemoteTopics extends Context.Tag("effect-mm2/RemoteTopics")<RemoteT
     const { policy, settings } = ctx
     // source topics whose remote topic the target refuses, reported once each (tried again every refresh)
     const refused = new Set<string>()
+    // the source topics of the previous refresh: one that is gone was deleted, and is reported once
+    let previous: ReadonlyArray<ReplicatedTopic> = []
 
     const sync = Effect.gen(function*() {
-      const names = (yield* sourceAdmin.listTopics).filter((t) => shouldReplicateTopic(ctx.selection, t))
+      const listed = yield* sourceAdmin.listTopics
+      const names = listed.filter((t) => shouldReplicateTopic(ctx.selection, t))
+      const stillThere = new Set(listed)
+      for (const gone of previous.filter((t) => !stillThere.has(t.source))) {
+        yield* Effect.logWarning(
+          `Source topic ${gone.source} of ${ctx.name} no longer exists (deleted); its remote topic ${gone.remote} on ` +
+            `cluster '${settings.target}' is kept, as MM2 keeps it, with everything replicated so far.`
+        )
+      }
       const sources = yield* sourceAdmin.describeTopics(names)
+      const ids = yield* sourceAdmin.topicIds(names)
       const targetNames = new Set(yield* targetAdmin.listTopics)
       const wanted = sources
-        .map((t) => ({ source: t.name, remote: policy.formatRemoteTopic(settings.source, t.name), partitions: t.partitions }))
+        .map((t) => ({
+          source: t.name,
+          remote: policy.formatRemoteTopic(settings.source, t.name),
+          partitions: t.partitions,
+          topicId: ids.get(t.name)
+        }))
         .sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0))
 
       const missing = wanted.filter((t) => !targetNames.has(t.remote))
+      // a remote topic starts with its source's configs (spec 7.5); the config sync task keeps them in line
+      const sourceConfigs = yield* sourceAdmin.describeTopicConfigs(missing.map((t) => t.source))
       const skipped = new Set<string>()
       // one request per topic: a topic the broker refuses (e.g. a remote name past Kafka's 249
       // characters) is skipped, and the others replicate
@@ -46,7 +67,8 @@ export class RemoteTopics extends Context.Tag("effect-mm2/RemoteTopics")<RemoteT
         const result = yield* Effect.either(targetAdmin.createTopics([{
           name: t.remote,
           partitions: t.partitions,
-          replicationFactor: settings.replicationFactor
+          replicationFactor: settings.replicationFactor,
+          configs: creationConfigs(sourceConfigs.get(t.source) ?? [], ctx.configFilter)
         }]))
         if (Either.isRight(result)) {
           if (result.right.includes(t.remote)) {
@@ -54,6 +76,13 @@ export class RemoteTopics extends Context.Tag("effect-mm2/RemoteTopics")<RemoteT
           }
           if (refused.delete(t.source)) yield* Effect.logInfo(`Topic ${t.source} is replicated again: its remote topic ${t.remote} exists now.`)
           continue
+        }
+        if (isReplicationFactorRefused(result.left)) {
+          return yield* new KafkaError({
+            ...result.left,
+            detail: `${result.left.detail}; set ${ctx.name}.replication.factor (or replication.factor for every flow, ` +
+              `default 2) to at most the number of brokers of cluster '${settings.target}', or -1 for its default`
+          })
         }
         if (result.left.reason !== "TopicRejected") return yield* Effect.fail(result.left)
         skipped.add(t.source)
@@ -76,6 +105,7 @@ export class RemoteTopics extends Context.Tag("effect-mm2/RemoteTopics")<RemoteT
           yield* Effect.logInfo(`Increased partitions of ${t.remote} from ${remoteCounts.get(t.remote)} to ${t.partitions}.`)
         }
       }
+      previous = wanted
       return skipped.size === 0 ? wanted : wanted.filter((t) => !skipped.has(t.source))
     }).pipe(Effect.withSpan("mm2.refreshTopics", { attributes: { flow: ctx.name } }))
 

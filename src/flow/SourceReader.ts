@@ -7,28 +7,42 @@
  * `ack`), so a crash or kill at any point re-reads, never skips (at-least-once). At most
  * QUEUE_CAPACITY batches wait for the writer; while they do, the consumer's batch handler waits,
  * which pauses fetching (backpressure all the way to the broker).
+ *
+ * Each committed position carries, in its commit metadata, the id of the topic it is a position
+ * in (and is recorded on the target too, see `markOnTarget`). A position that left its
+ * partition's log (records removed by retention or deleteRecords before they were replicated, a
+ * truncated log, a topic deleted and recreated) is reported once at ERROR with the exact offsets
+ * never replicated, counted, noted in the task state, and then handled per `auto.offset.reset`
+ * (see SourceGaps.ts): at session start for recreated topics (their topic id changed), and
+ * whenever the broker answers a fetch with "out of range". None of this runs per record.
  */
 import {
+  Clock,
   Context,
   Deferred,
   Duration,
   Effect,
   Exit,
   Layer,
+  Metric,
   Option,
   Queue,
   Ref,
   Schedule,
-  type Scope,
+  Scope,
   Stream,
   SubscriptionRef
 } from "effect"
-import { KafkaClient } from "../kafka/KafkaClient.js"
+import type { ConnectionSettings } from "../kafka/ClientSettings.js"
+import { type KafkaAdmin, KafkaClient, type OutOfRangeAction } from "../kafka/KafkaClient.js"
 import { KafkaError } from "../kafka/KafkaError.js"
 import { type FetchedBatch, topicPartitionKey, type TopicPartitionOffset } from "../kafka/KafkaRecord.js"
 import { bounded } from "../supervision/Bounded.js"
 import * as FailureStreak from "../supervision/FailureStreak.js"
+import { TaskNotes } from "../supervision/TaskNotes.js"
+import { forSourcePartition, gapEvents, lostRecords, stoppedPartitions } from "../telemetry/Metrics.js"
 import { FlowContext } from "./FlowContext.js"
+import { type GapPlan, planGap, progressMetadata, topicIdOf } from "./SourceGaps.js"
 
 /** Fetched-but-unwritten batches held per flow; each is at most ~1 MiB (the fetch size per partition). */
 export const QUEUE_CAPACITY = 16
@@ -45,7 +59,26 @@ export interface SourceBatch {
   readonly ack: Effect.Effect<void>
 }
 
-type Offsets = Map<string, TopicPartitionOffset>
+/** How long recording topic ids on the target may take (it is tried again with the next commit). */
+const MARK_TIMEOUT = Duration.seconds(10)
+
+/** How long a position that is out of range, then back in range (a leader moving), waits before it is fetched again. */
+const OUT_OF_RANGE_RECHECK = Duration.seconds(1)
+
+/** A position to commit, with its commit metadata (the id of its topic). */
+type PendingOffset = TopicPartitionOffset & { readonly metadata: string | null }
+
+type Offsets = Map<string, PendingOffset>
+
+const SEEK = (offset: bigint): OutOfRangeAction => ({ _tag: "Seek", offset: offset.toString() })
+const PAUSE: OutOfRangeAction = { _tag: "Pause" }
+const RETRY: OutOfRangeAction = { _tag: "Retry" }
+
+/** What was decided for a partition whose position left its log: the same position again gets the same answer, silently. */
+interface GapDecision {
+  readonly position: string
+  readonly action: OutOfRangeAction
+}
 
 /** `pending` with `offsets` put back where nothing newer arrived meanwhile. */
 const putBack = (pending: Ref.Ref<Offsets>, offsets: Offsets) =>
@@ -78,12 +111,27 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
     // sessions that fail before delivering anything (a broker down, a batch no codec can read)
     // are one run of failures; the first batch delivered ends it
     const streak = yield* FailureStreak.make(`reading from cluster '${ctx.settings.source}'`)
+    const notes = yield* TaskNotes
+    // Per partition, how often its position was reset (empty until one is): a batch fetched
+    // before a reset must not move the position of its partition afterwards.
+    const generations = new Map<string, number>()
+    // positions that left their log, as decided (outlives sessions: a partition stopped per
+    // auto.offset.reset = none stays stopped, and is reported once)
+    const gaps = new Map<string, GapDecision>()
+    const reset = ctx.sourceConsumerSettings.autoOffsetReset
 
-    const ackOf = (b: FetchedBatch): Effect.Effect<void> => {
+    const generationOf = (topic: string, partition: number): number =>
+      generations.size === 0 ? 0 : generations.get(topicPartitionKey(topic, partition)) ?? 0
+
+    const ackOf = (b: FetchedBatch, generation: number, metadata: string | null): Effect.Effect<void> => {
       const last = b.records[b.records.length - 1]
-      const next = last === undefined ? undefined : { topic: b.topic, partition: b.partition, offset: (BigInt(last.offset) + 1n).toString() }
+      const next = last === undefined
+        ? undefined
+        : { topic: b.topic, partition: b.partition, offset: (BigInt(last.offset) + 1n).toString(), metadata }
       return Effect.zipRight(
         next === undefined ? Effect.void : Ref.update(pending, (m) => {
+          // fetched before its partition's position was reset: its offset no longer counts
+          if (generations.size !== 0 && generation !== generationOf(b.topic, b.partition)) return m
           const key = topicPartitionKey(b.topic, b.partition)
           const prev = m.get(key)
           // the largest acknowledged offset is safe to commit: writes are in order per partition
@@ -93,6 +141,48 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
         SubscriptionRef.update(inFlight, (n) => n - 1)
       )
     }
+
+    /** Replication of the partition goes on at `offset`: that is the position to commit, whatever came before. */
+    const resetTo = (topic: string, partition: number, offset: bigint, metadata: string | null) =>
+      Ref.update(pending, (m) => {
+        const key = topicPartitionKey(topic, partition)
+        generations.set(key, (generations.get(key) ?? 0) + 1)
+        m.set(key, { topic, partition, offset: offset.toString(), metadata })
+        return m
+      })
+
+    /** The one ERROR line, the metrics and the task state of a position that left its log. */
+    const report = (plan: GapPlan, topic: string, partition: number) =>
+      Effect.gen(function*() {
+        yield* Effect.logError(plan.message)
+        yield* Metric.incrementBy(forSourcePartition(lostRecords, ctx.name, topic, partition), Number(plan.lostRecords))
+        yield* Metric.increment(Metric.tagged(forSourcePartition(gapEvents, ctx.name, topic, partition), "cause", plan.cause))
+        const stopped = plan.resumeAt === undefined
+        if (stopped) yield* Metric.set(forSourcePartition(stoppedPartitions, ctx.name, topic, partition), 1)
+        yield* notes.lostRange({
+          at: yield* Clock.currentTimeMillis,
+          topic,
+          partition,
+          cause: plan.cause,
+          ...(plan.lost !== undefined ? { first: plan.lost.first.toString(), last: plan.lost.last.toString() } : {}),
+          records: Number(plan.lostRecords),
+          ...(plan.resumeAt !== undefined ? { resumedAt: plan.resumeAt.toString() } : {}),
+          stopped,
+          message: plan.message
+        })
+      })
+
+    const gapInput = (topic: string, partition: number, position: bigint, logStart: bigint, logEnd: bigint, topicIdsKnown: boolean) => ({
+      cluster: ctx.settings.source,
+      topic,
+      partition,
+      position,
+      logStart,
+      logEnd,
+      reset,
+      topicIdsKnown,
+      group: ctx.progressGroupId
+    })
 
     const batches = Stream.fromQueue(queue, { maxChunkSize: QUEUE_CAPACITY }).pipe(
       Stream.ensuring(Deferred.succeed(writerGone, undefined))
@@ -104,13 +194,151 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
       Deferred.await(writerGone)
     )
 
-    /** With `auto.offset.reset = none`, every partition must already have progress: name those without. */
-    const requireProgress = (topics: ReadonlyArray<string>) =>
+    // The topic id of every position is also kept on the TARGET, in a group of the same name
+    // (offset = the source position, metadata = its topic id, per remote partition): Kafka
+    // deletes a group's offsets of a deleted topic, so a source topic deleted and recreated
+    // while the replicator was stopped leaves no trace in the progress group itself.
+    const remoteOf = (topic: string) => ctx.policy.formatRemoteTopic(ctx.settings.source, topic)
+    const readerScope = yield* Effect.scope
+    /** An admin client connected on first use and kept for the reader's lifetime (a failed connect is tried again next time). */
+    const lazyAdmin = (connection: ConnectionSettings) =>
       Effect.gen(function*() {
-        const admin = yield* kafka.admin(ctx.sourceAdmin)
-        const offsets = yield* admin.fetchGroupOffsets(ctx.progressGroupId, topics)
-        const missing = offsets.filter((o) => BigInt(o.offset) < 0n).map((o) => `${o.topic}-${o.partition}`)
-        if (missing.length > 0) {
+        const connecting = yield* Effect.makeSemaphore(1)
+        let client: KafkaAdmin | undefined
+        return connecting.withPermits(1)(Effect.suspend(() =>
+          client !== undefined ? Effect.succeed(client) : kafka.admin(connection).pipe(
+            Scope.extend(readerScope),
+            Effect.tap((a) => {
+              client = a
+            })
+          )
+        ))
+      })
+    const sourceAdmin = yield* lazyAdmin(ctx.sourceAdmin)
+    const targetAdmin = yield* lazyAdmin(ctx.targetAdmin)
+    // topic ids not yet recorded on the target (a failed write is tried again with the next commit)
+    const unmarked = new Map<string, PendingOffset>()
+    let markFailing = false
+
+    /** Records on the target the topic ids of these positions (of the session's `topics`); never fails. */
+    const markOnTarget = (offsets: Iterable<PendingOffset>, topics: ReadonlySet<string>) =>
+      Effect.gen(function*() {
+        for (const o of offsets) if (o.metadata !== null) unmarked.set(topicPartitionKey(o.topic, o.partition), o)
+        const batch = [...unmarked.values()].filter((o) => topics.has(o.topic))
+        unmarked.clear()
+        if (batch.length === 0) return
+        const written = yield* targetAdmin.pipe(
+          Effect.flatMap((a) =>
+            a.commitGroupOffsets(
+              ctx.progressGroupId,
+              batch.map((o) => ({ topic: remoteOf(o.topic), partition: o.partition, offset: o.offset, metadata: o.metadata }))
+            )
+          ),
+          Effect.timeout(MARK_TIMEOUT),
+          Effect.either
+        )
+        if (written._tag === "Left") {
+          for (const o of batch) {
+            const key = topicPartitionKey(o.topic, o.partition)
+            if (!unmarked.has(key)) unmarked.set(key, o)
+          }
+          // once per failure streak at WARN (it is retried with every commit), then DEBUG
+          const message = `${ctx.name}: recording source topic ids in group ${ctx.progressGroupId} on cluster '${ctx.settings.target}' failed, ` +
+            `tried again with every commit (our user there needs READ on that group): ${written.left.message}`
+          yield* markFailing ? Effect.logDebug(message) : Effect.logWarning(message)
+          markFailing = true
+        } else if (markFailing) {
+          markFailing = false
+          yield* Effect.logInfo(`${ctx.name}: source topic ids are recorded in group ${ctx.progressGroupId} on cluster '${ctx.settings.target}' again`)
+        }
+      })
+
+    /**
+     * Before a session reads: the topic ids now, and what to do with every partition whose
+     * position belongs to a topic that was deleted and recreated since (its topic id differs).
+     * The position is the acknowledged one, else the committed one, else (Kafka deleted the
+     * offsets with the topic) the one recorded on the target. With `auto.offset.reset = none`,
+     * every other partition must already have progress.
+     */
+    const checkPositions = (topics: ReadonlyArray<string>) =>
+      Effect.gen(function*() {
+        const admin = yield* sourceAdmin
+        const ids = yield* admin.topicIds(topics)
+        const committed = yield* admin.fetchGroupOffsets(ctx.progressGroupId, topics)
+        const sourceOfRemote = new Map(topics.map((t) => [remoteOf(t), t]))
+        const recorded = new Map<string, PendingOffset>()
+        // best effort: without it only a recreation while stopped goes unnoticed, so a target that
+        // refuses or cannot answer (our user has no ACL for the group there) never holds up replication
+        const onTarget = yield* Effect.flatMap(targetAdmin, (a) => a.fetchGroupOffsets(ctx.progressGroupId, [...sourceOfRemote.keys()])).pipe(
+          Effect.timeout(MARK_TIMEOUT),
+          Effect.catchAll((e) =>
+            Effect.as(
+              Effect.logWarning(
+                `${ctx.name}: cannot read the source topic ids recorded in group ${ctx.progressGroupId} on cluster ` +
+                  `'${ctx.settings.target}' (${e.message}); a source topic deleted and recreated while effect-mm2 was stopped ` +
+                  `would not be noticed now (our user there needs READ and DESCRIBE on that group)`
+              ),
+              []
+            )
+          )
+        )
+        for (const m of onTarget) {
+          const topic = sourceOfRemote.get(m.topic)
+          if (topic !== undefined && BigInt(m.offset) >= 0n && topicIdOf(m.metadata) !== undefined) {
+            recorded.set(topicPartitionKey(topic, m.partition), { topic, partition: m.partition, offset: m.offset, metadata: m.metadata ?? null })
+          }
+        }
+        const acknowledged = yield* Ref.get(pending)
+        const startAt: Array<TopicPartitionOffset> = []
+        const paused: Array<{ topic: string; partition: number }> = []
+        const missing: Array<string> = []
+        const toRecord: Array<PendingOffset> = []
+        const logs = new Map<string, ReadonlyMap<number, { low: string; high: string }>>()
+        for (const c of committed) {
+          const key = topicPartitionKey(c.topic, c.partition)
+          const progress = acknowledged.get(key) ?? (BigInt(c.offset) >= 0n ? { ...c, metadata: c.metadata ?? null } : undefined)
+          const p = progress ?? recorded.get(key)
+          const decided = gaps.get(key)
+          if (p !== undefined && decided !== undefined && decided.position === p.offset && decided.action._tag === "Pause") {
+            paused.push({ topic: c.topic, partition: c.partition })
+            continue
+          }
+          const was = topicIdOf(p?.metadata)
+          const now = ids.get(c.topic)
+          if (p === undefined || now === undefined || was === now || (progress !== undefined && was === undefined)) {
+            if (progress === undefined) {
+              // no progress: auto.offset.reset decides (a recorded position of this very topic means
+              // its progress was deleted or expired, not that the topic changed)
+              missing.push(`${c.topic}-${c.partition}`)
+            } else if (now !== undefined) {
+              // progress from before topic ids were kept, or set by hand: it belongs to the topic as it is now
+              if (was === undefined && !acknowledged.has(key)) {
+                yield* Ref.update(pending, (m) => m.set(key, { ...progress, metadata: progressMetadata(now) }))
+              }
+              if (topicIdOf(recorded.get(key)?.metadata) !== now) toRecord.push({ ...progress, metadata: progressMetadata(now) })
+            }
+            continue
+          }
+          // the topic id changed: deleted and recreated
+          let log = logs.get(c.topic)
+          if (log === undefined) logs.set(c.topic, log = new Map((yield* admin.fetchTopicOffsets(c.topic)).map((o) => [o.partition, o])))
+          const offsets = log.get(c.partition)
+          const plan = offsets === undefined || was === undefined ? undefined : planGap({
+            ...gapInput(c.topic, c.partition, BigInt(p.offset), BigInt(offsets.low), BigInt(offsets.high), true),
+            recreated: { from: was, to: now }
+          })
+          if (plan === undefined) continue
+          yield* report(plan, c.topic, c.partition)
+          if (plan.resumeAt === undefined) {
+            gaps.set(key, { position: p.offset, action: PAUSE })
+            paused.push({ topic: c.topic, partition: c.partition })
+          } else {
+            gaps.set(key, { position: p.offset, action: SEEK(plan.resumeAt) })
+            startAt.push({ topic: c.topic, partition: c.partition, offset: plan.resumeAt.toString() })
+            yield* resetTo(c.topic, c.partition, plan.resumeAt, progressMetadata(now))
+          }
+        }
+        if (reset === "none" && missing.length > 0) {
           return yield* new KafkaError({
             cluster: ctx.settings.source,
             operation: "start replication",
@@ -121,12 +349,61 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
             } ${missing.join(", ")}`
           })
         }
-      }).pipe(Effect.scoped)
+        yield* markOnTarget(toRecord, new Set(topics))
+        return { ids, startAt, paused }
+      })
 
-    const session = (topics: ReadonlyArray<string>) =>
+    /**
+     * The broker says a session's fetch position is out of range. Same topic: report what was
+     * never replicated and go on per auto.offset.reset. A recreated topic: end the session (the
+     * next one checks every partition of it, see checkPositions).
+     */
+    const outOfRange = (ids: ReadonlyMap<string, string>, recreated: Deferred.Deferred<string>) =>
+    (p: TopicPartitionOffset): Effect.Effect<OutOfRangeAction> =>
+      Effect.gen(function*() {
+        const key = topicPartitionKey(p.topic, p.partition)
+        const decided = gaps.get(key)
+        // the same position again (a rejoin re-read the committed offset): the same answer, reported once
+        if (decided !== undefined && decided.position === p.offset) return decided.action
+        const admin = yield* sourceAdmin
+        const was = ids.get(p.topic)
+        const now = (yield* admin.topicIds([p.topic])).get(p.topic)
+        if (was !== undefined && now !== undefined && was !== now) {
+          yield* Deferred.succeed(recreated, p.topic)
+          return PAUSE
+        }
+        const offsets = (yield* admin.fetchTopicOffsets(p.topic)).find((o) => o.partition === p.partition)
+        const plan = offsets === undefined
+          ? undefined
+          : planGap(gapInput(p.topic, p.partition, BigInt(p.offset), BigInt(offsets.low), BigInt(offsets.high), was !== undefined))
+        if (plan === undefined) {
+          // in range again (e.g. a new leader that caught up): fetch it again, a moment later
+          yield* Effect.sleep(OUT_OF_RANGE_RECHECK)
+          return RETRY
+        }
+        yield* report(plan, p.topic, p.partition)
+        const action = plan.resumeAt === undefined ? PAUSE : SEEK(plan.resumeAt)
+        gaps.set(key, { position: p.offset, action })
+        if (plan.resumeAt !== undefined) yield* resetTo(p.topic, p.partition, plan.resumeAt, progressMetadata(was))
+        return action
+      }).pipe(
+        Effect.catchAll((e) =>
+          Effect.zipRight(
+            streak.failed(`checking the out-of-range position ${p.offset} of ${p.topic}-${p.partition}: ${e.message}`),
+            Effect.as(Effect.sleep(OUT_OF_RANGE_RECHECK), RETRY)
+          )
+        )
+      )
+
+    /** One consumer over `topics`; ends (succeeds) when a topic turns out to be recreated, to start over. */
+    const oneSession = (topics: ReadonlyArray<string>) =>
       Effect.gen(function*() {
         const settings = ctx.sourceConsumerSettings
-        if (settings.autoOffsetReset === "none") yield* requireProgress(topics)
+        const { ids, startAt, paused } = yield* checkPositions(topics)
+        // commit metadata per topic, looked up once per batch
+        const metadataOf = new Map(topics.map((t) => [t, progressMetadata(ids.get(t))]))
+        const sessionTopics = new Set(topics)
+        const recreated = yield* Deferred.make<string>()
         const consumer = yield* kafka.consumer(ctx.sourceConsumer, {
           groupId: ctx.progressGroupId,
           topics,
@@ -134,18 +411,31 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
           partitionsConsumedConcurrently: 8,
           readCommitted: settings.readCommitted,
           ...(settings.maxPartitionFetchBytes !== undefined ? { maxBytesPerPartition: settings.maxPartitionFetchBytes } : {}),
-          maxWaitTimeMs: Math.max(10, Math.min(ctx.settings.consumerPollTimeoutMs, 5_000))
+          maxWaitTimeMs: Math.max(10, Math.min(ctx.settings.consumerPollTimeoutMs, 5_000)),
+          onOffsetOutOfRange: outOfRange(ids, recreated),
+          startAt,
+          paused
         })
 
         // Offsets taken for a commit that fails or is interrupted go back, unless newer ones
-        // arrived meanwhile: they are committed later, never dropped.
-        const commitWith = (send: (offsets: ReadonlyArray<TopicPartitionOffset>) => Effect.Effect<void, KafkaError>) =>
+        // arrived meanwhile: they are committed later, never dropped. Positions of topics this
+        // session does not read (one that was deleted) stay: the broker would refuse them, and
+        // if the topic comes back, recreated, they tell (see checkPositions).
+        const commitWith = (send: (offsets: ReadonlyArray<PendingOffset>) => Effect.Effect<void, KafkaError>) =>
           Effect.uninterruptibleMask((restore) =>
             Effect.gen(function*() {
-              const offsets = yield* Ref.getAndSet(pending, new Map())
+              const offsets = yield* Ref.modify(pending, (m): [Offsets, Offsets] => {
+                const mine: Offsets = new Map()
+                const others: Offsets = new Map()
+                for (const [k, v] of m) (sessionTopics.has(v.topic) ? mine : others).set(k, v)
+                return [mine, others]
+              })
               if (offsets.size === 0) return true
               const exit = yield* Effect.exit(restore(send([...offsets.values()])))
-              if (Exit.isSuccess(exit)) return true
+              if (Exit.isSuccess(exit)) {
+                yield* restore(markOnTarget(offsets.values(), sessionTopics))
+                return true
+              }
               yield* putBack(pending, offsets)
               if (Exit.isFailure(exit) && !Exit.isInterrupted(exit)) {
                 yield* Effect.logWarning(`committing progress of ${ctx.name} failed, will retry: ${
@@ -197,19 +487,34 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
             ? Effect.void // never handed over: not acknowledged, so re-read by the next session
             : Effect.zipRight(
               Effect.zipRight(streak.healthy, SubscriptionRef.update(inFlight, (n) => n + 1)),
-              Queue.offer(queue, { batch, ack: ackOf(batch) }).pipe(
+              Queue.offer(queue, {
+                batch,
+                ack: ackOf(batch, generationOf(batch.topic, batch.partition), metadataOf.get(batch.topic) ?? null)
+              }).pipe(
                 Effect.onInterrupt(() => SubscriptionRef.update(inFlight, (n) => n - 1)),
                 Effect.raceFirst(Deferred.await(stopped))
               )
             )
         )
         yield* Effect.logInfo(`${ctx.name} replicating ${topics.length} topics: ${topics.join(", ")}`)
+        // positions reset at start are committed at once: a rejoin before the next flush would
+        // otherwise go back to the old committed offset
+        if (startAt.length > 0) yield* commit
         yield* commit.pipe(
           Effect.repeat(Schedule.spaced(Duration.millis(ctx.settings.offsetFlushIntervalMs))),
           Effect.forkScoped
         )
-        return yield* consumer.crashed
-      }).pipe(Effect.tapError((e) => (e.retriable ? streak.failed(e.message) : Effect.void)))
+        const topic = yield* Effect.raceFirst(consumer.crashed, Deferred.await(recreated))
+        yield* Effect.logInfo(
+          `${ctx.name}: source topic ${topic} was deleted and recreated while it was replicated; starting the reader again to check each of its partitions`
+        )
+      })
+
+    const session = (topics: ReadonlyArray<string>) =>
+      Effect.scoped(oneSession(topics)).pipe(
+        Effect.forever,
+        Effect.tapError((e) => (e.retriable ? streak.failed(e.message) : Effect.void))
+      )
 
     return { batches, session }
   })

@@ -47,3 +47,29 @@ export const groupOffsetsSynced = Metric.counter("group-offset-sync-count", {
   description: "partitions of consumer groups whose translated offset was written into the target group",
   incremental: true
 })
+
+// Source partitions whose replication position left their log (see flow/SourceGaps.ts). Tagged
+// flow, topic (source) and partition; use `forSourcePartition` so every reader tags alike.
+
+export const lostRecords = Metric.counter("replication-lost-records", {
+  description: "source records never replicated: removed from the source (retention, deleteRecords) before they were " +
+    "replicated, skipped per auto.offset.reset=latest, or of a topic deleted and recreated",
+  incremental: true
+})
+export const gapEvents = Metric.counter("replication-gap-events", {
+  description: "times a source partition's replication position was found outside its log (records removed, log " +
+    "truncated, topic recreated); also tagged cause",
+  incremental: true
+})
+export const stoppedPartitions = Metric.gauge("replication-partition-stopped", {
+  description: "1 while replication of a source partition is stopped per auto.offset.reset=none"
+})
+
+/** `metric` tagged with a flow's source partition. */
+export const forSourcePartition = <Type, In, Out>(
+  metric: Metric.Metric<Type, In, Out>,
+  flow: string,
+  topic: string,
+  partition: number
+): Metric.Metric<Type, In, Out> =>
+  Metric.tagged(Metric.tagged(Metric.tagged(metric, "flow", flow), "topic", topic), "partition", String(partition))

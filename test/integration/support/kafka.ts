@@ -13,6 +13,8 @@ import * as path from "node:path"
 import { Cause, Deferred, Duration, Effect, Either, Exit, Fiber, Layer, Logger, LogLevel, Option, Schedule, type Scope } from "effect"
 import type { FlowsFailed } from "../../../src/herder/Herders.js"
 import * as Mm2 from "../../../src/Mm2.js"
+import { TaskRegistry } from "../../../src/supervision/TaskRegistry.js"
+import type { TaskStatus } from "../../../src/supervision/TaskState.js"
 import * as Mm2Config from "../../../src/config/Mm2Config.js"
 import { type Compression, connectionSettings, producerSettings } from "../../../src/kafka/ClientSettings.js"
 import { type KafkaAdmin, KafkaClient } from "../../../src/kafka/KafkaClient.js"
@@ -356,6 +358,8 @@ export interface Replicator {
   readonly settings: Mm2Config.Mm2Settings
   /** what the replicator logged so far at the configured level (MM2_IT_LOG, default warnings) */
   readonly logs: () => ReadonlyArray<LogEntry>
+  /** every task's status (Replicator.tasks) */
+  readonly tasks: Effect.Effect<ReadonlyArray<TaskStatus>>
   readonly fiber: Fiber.RuntimeFiber<void, FlowsFailed>
   /** fails if the replicator has stopped (it must run until the test scope closes) */
   readonly expectRunning: Effect.Effect<void, Error>
@@ -421,8 +425,10 @@ export const startReplicator = (
       const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
       logs.push({ level: logLevel.label, message: text })
     })
+    const registry = yield* TaskRegistry.make
     const fiber = yield* forkUntilScopeCloses(
-      Mm2.run(settings).pipe(
+      Mm2.runWith(settings).pipe(
+        Effect.provideService(TaskRegistry, registry),
         Effect.provide(Layer.merge(KafkaJsClient.layer, Logger.add(capture))),
         Effect.tapErrorCause((cause) =>
           Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError("replicator stopped", cause)
@@ -444,6 +450,7 @@ export const startReplicator = (
     return {
       settings,
       logs: () => [...logs],
+      tasks: registry.all,
       fiber,
       expectRunning,
       stop: (timeout = FINALIZER_STOP_TIMEOUT) => stopFiber(fiber, timeout, "the replicator")
