@@ -8,13 +8,14 @@
  * one cannot take ACLs: said once at WARN. A cluster that refuses us (our user may not describe
  * or create ACLs) stops this task with one error naming what is missing; replication goes on.
  */
-import { Duration, Effect } from "effect"
+import { Effect } from "effect"
 import { FlowContext } from "../flow/FlowContext.js"
 import { describeAcl, missingAcls, remoteAcls } from "../flow/TopicAcls.js"
 import { KafkaClient, type TopicAcl } from "../kafka/KafkaClient.js"
 import { KafkaError } from "../kafka/KafkaError.js"
 import { shouldReplicateTopic } from "../policy/TopicSelection.js"
 import type { HerderTask } from "./HerderTask.js"
+import { everyInterval } from "./Periodic.js"
 
 const refusedBy = (cluster: string, needs: string) => (e: KafkaError): KafkaError =>
   e.reason === "Authorization"
@@ -77,10 +78,6 @@ export const AclSyncTask: HerderTask = {
         for (const a of missing) yield* Effect.logInfo(`Synced ACL to ${h.target}: ${describeAcl(a)}`)
       }).pipe(Effect.withSpan("mm2.syncTopicAcls", { attributes: { flow: ctx.name } }))
 
-      const interval = Duration.millis(Math.max(h.settings.syncTopicAclsIntervalSeconds * 1_000, 100))
-      return yield* Effect.zipRight(round, healthy).pipe(
-        Effect.zipRight(Effect.sleep(interval)),
-        Effect.forever
-      )
+      return yield* everyInterval(round, healthy, h.settings.syncTopicAclsIntervalSeconds)
     }).pipe(Effect.scoped)
 }

@@ -8,12 +8,13 @@
  * Only changes are written, and each is logged at INFO. A topic the target refuses (a config it
  * does not know, a policy) is reported once at WARN until it syncs again; the others go on.
  */
-import { Duration, Effect } from "effect"
+import { Effect } from "effect"
 import { FlowContext } from "../flow/FlowContext.js"
 import { describeOperations, syncOperations } from "../flow/TopicConfigs.js"
 import { KafkaClient } from "../kafka/KafkaClient.js"
 import { shouldReplicateTopic } from "../policy/TopicSelection.js"
 import type { HerderTask } from "./HerderTask.js"
+import { everyInterval } from "./Periodic.js"
 
 export const TopicConfigSyncTask: HerderTask = {
   name: "topic-configs",
@@ -64,10 +65,6 @@ export const TopicConfigSyncTask: HerderTask = {
         )
       }).pipe(Effect.withSpan("mm2.syncTopicConfigs", { attributes: { flow: ctx.name } }))
 
-      const interval = Duration.millis(Math.max(h.settings.syncTopicConfigsIntervalSeconds * 1_000, 100))
-      return yield* Effect.zipRight(round, healthy).pipe(
-        Effect.zipRight(Effect.sleep(interval)),
-        Effect.forever
-      )
+      return yield* everyInterval(round, healthy, h.settings.syncTopicConfigsIntervalSeconds)
     }).pipe(Effect.scoped)
 }

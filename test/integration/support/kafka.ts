@@ -16,7 +16,7 @@ import * as Mm2 from "../../../src/Mm2.js"
 import { TaskRegistry } from "../../../src/supervision/TaskRegistry.js"
 import type { TaskStatus } from "../../../src/supervision/TaskState.js"
 import * as Mm2Config from "../../../src/config/Mm2Config.js"
-import { type Compression, connectionSettings, producerSettings } from "../../../src/kafka/ClientSettings.js"
+import { type Compression, type ConnectionSettings, connectionSettings, producerSettings } from "../../../src/kafka/ClientSettings.js"
 import { type KafkaAdmin, KafkaClient } from "../../../src/kafka/KafkaClient.js"
 import { KafkaError } from "../../../src/kafka/KafkaError.js"
 import * as KafkaJsClient from "../../../src/kafka/KafkaJsClient.js"
@@ -232,15 +232,25 @@ export const readAll = (
 ): Effect.Effect<ByPartition, Error> =>
   Effect.gen(function*() {
     yield* waitForTopic(bs, topic, timeout)
+    return yield* readAllWith(yield* connection(bs, "reader"), topic, expectedCount, timeout)
+  })
+
+/** `readAll` through any connection settings (e.g. a secured cluster's); the topic must exist. */
+export const readAllWith = (
+  conn: ConnectionSettings,
+  topic: string,
+  expectedCount: number,
+  timeout: Duration.DurationInput = "90 seconds"
+): Effect.Effect<ByPartition, Error> =>
+  Effect.gen(function*() {
     const kafka = yield* KafkaClient
-    const admin = yield* kafka.admin(yield* connection(bs, "reader-admin"))
+    const admin = yield* kafka.admin(conn)
     const partitions = (yield* admin.describeTopics([topic]))[0]?.partitions ?? 0
     // keyed by offset: a batch delivered twice (e.g. after a rejoin) must not count twice
     const byPartition = new Map<number, Map<string, KafkaRecord>>()
     let count = 0
     const done = yield* Deferred.make<void>()
     if (expectedCount <= 0) yield* Deferred.succeed(done, undefined)
-    const conn = yield* connection(bs, "reader")
     // one consumer session until done; a crash (e.g. "the coordinator is loading" right after the
     // brokers started) starts a new session, keeping what was read (deduplicated by offset)
     const session = Effect.gen(function*() {
@@ -276,7 +286,7 @@ export const readAll = (
         duration: timeoutDuration,
         onTimeout: () =>
           new Error(
-            `readAll(${topic} on ${bs}): expected ${expectedCount} records within ${Duration.format(timeoutDuration)}, ` +
+            `readAll(${topic} on ${conn.brokers.join(",")}): expected ${expectedCount} records within ${Duration.format(timeoutDuration)}, ` +
               `but only ${count} arrived (per partition: ${perPartition()})`
           )
       })

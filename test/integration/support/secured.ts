@@ -11,7 +11,7 @@
  * and their run dirs (keys included) are deleted, when the caller's scope closes.
  */
 import { randomBytes } from "node:crypto"
-import { Data, Deferred, Duration, Effect, Exit, Schedule, type Scope } from "effect"
+import { Data, type Duration, Effect, type Scope } from "effect"
 import {
   clientSecurityProperties,
   type KafkaClusterError,
@@ -25,8 +25,7 @@ import { type ConnectionSettings, connectionSettings, producerSettings } from ".
 import { type KafkaAdmin, KafkaClient } from "../../../src/kafka/KafkaClient.js"
 import type { KafkaError } from "../../../src/kafka/KafkaError.js"
 import * as KafkaJsClient from "../../../src/kafka/KafkaJsClient.js"
-import type { KafkaRecord } from "../../../src/kafka/KafkaRecord.js"
-import { type ByPartition, eventually, freshGroup, type OutRecord, renderProps, sum, toEndOffsets } from "./kafka.js"
+import { type ByPartition, eventually, type OutRecord, readAllWith, renderProps, sum, toEndOffsets } from "./kafka.js"
 
 export type SecuredSide = "source" | "target"
 
@@ -56,7 +55,7 @@ export interface SecuredClient {
   /** waits until `topic` exists and its end offsets add up to at least `count` */
   readonly waitForCount: (topic: string, count: number, timeout?: Duration.DurationInput) => Effect.Effect<ReadonlyArray<number>, KafkaError | Error>
   /** every record of `topic` (a fresh group from the beginning) once `count` arrived, by partition */
-  readonly readAll: (topic: string, count: number, timeout?: Duration.DurationInput) => Effect.Effect<ByPartition, KafkaError | SecuredClientError>
+  readonly readAll: (topic: string, count: number, timeout?: Duration.DurationInput) => Effect.Effect<ByPartition, Error>
 }
 
 export interface SecuredPair {
@@ -185,54 +184,7 @@ const makeClient = (name: string, settings: (role: string) => Effect.Effect<Conn
     }).pipe(Effect.scoped, Effect.provide(KafkaJsClient.layer))
 
   const readAll = (topic: string, count: number, timeout: Duration.DurationInput = "60 seconds") =>
-    Effect.gen(function*() {
-      const kafka = yield* KafkaClient
-      const conn = yield* settings("reader")
-      // keyed by offset: a batch delivered twice (after a rejoin) must not count twice
-      const byPartition = new Map<number, Map<string, KafkaRecord>>()
-      let seen = 0
-      const done = yield* Deferred.make<void>()
-      const session = Effect.gen(function*() {
-        const consumer = yield* kafka.consumer(conn, {
-          groupId: freshGroup("secured-read"),
-          topics: [topic],
-          fromBeginning: true,
-          partitionsConsumedConcurrently: 4
-        })
-        yield* consumer.start((batch) =>
-          Effect.sync(() => {
-            let m = byPartition.get(batch.partition)
-            if (m === undefined) byPartition.set(batch.partition, m = new Map())
-            for (const r of batch.records) {
-              if (!m.has(r.offset)) {
-                m.set(r.offset, r)
-                seen++
-              }
-            }
-            if (seen >= count) Deferred.unsafeDone(done, Exit.void)
-          })
-        )
-        yield* Effect.raceFirst(Deferred.await(done), consumer.crashed)
-        yield* consumer.stop
-      }).pipe(Effect.scoped)
-      yield* session.pipe(
-        // e.g. "the coordinator is loading" right after a broker start: a new session keeps what was read
-        Effect.retry({ schedule: Schedule.spaced("500 millis"), while: (e) => e.retriable }),
-        Effect.timeoutFail({
-          duration: timeout,
-          onTimeout: () =>
-            new SecuredClientError({
-              cluster: name,
-              topic,
-              message: `readAll(${topic} on ${name}): ${seen} of ${count} records within ${Duration.format(Duration.decode(timeout))}`
-            })
-        })
-      )
-      // empty partitions included
-      const partitions = Math.max((yield* endOffsets(topic)).length, ...[...byPartition.keys()].map((p) => p + 1))
-      return Array.from({ length: partitions }, (_, p) =>
-        [...(byPartition.get(p)?.values() ?? [])].sort((a, b) => (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1)))
-    }).pipe(Effect.scoped, Effect.provide(KafkaJsClient.layer))
+    Effect.flatMap(settings("reader"), (conn) => readAllWith(conn, topic, count, timeout))
 
   return {
     settings,
