@@ -109,7 +109,7 @@ describe("secured clusters: SASL_PLAINTEXT/SCRAM source -> SASL_SSL target, Stan
     return secured
   }
 
-  it.scopedLive("replicates byte-identical from SCRAM-SHA-512 to SASL_SSL; at debug level no password is printed", () =>
+  it.scopedLive("replicates byte-identical from SCRAM-SHA-512 to SASL_SSL, the source password from a config provider; at debug level no password is printed", () =>
     Effect.gen(function*() {
       const p = pair()
       const id = uniqueId()
@@ -123,7 +123,17 @@ describe("secured clusters: SASL_PLAINTEXT/SCRAM source -> SASL_SSL target, Stan
       const backlog = 60
       yield* source.produce(topic, records.slice(0, backlog))
 
-      const file = yield* writeProps(securedFlow(p, aliases, topic))
+      // the source's password comes from a file through Kafka's FileConfigProvider, as operators keep it
+      const props = securedFlow(p, aliases, topic)
+      const secrets = yield* writeProps({ [aliases.source]: p.admin("source").password })
+      const jaasKey = `${aliases.source}.sasl.jaas.config`
+      props[jaasKey] = props[jaasKey]!.replace(p.admin("source").password, `\${file:${secrets}:${aliases.source}}`)
+      expect(props[jaasKey]).toContain("${file:")
+      const file = yield* writeProps({
+        ...props,
+        "config.providers": "file",
+        "config.providers.file.class": "org.apache.kafka.common.config.provider.FileConfigProvider"
+      })
       const mm2 = yield* spawnMm2(["--config", file, "--log-level", "debug"])
       const remote = `${aliases.source}.${topic}`
       yield* whileRunning(mm2, `${remote} on the target`, target.waitForCount(remote, 1))
