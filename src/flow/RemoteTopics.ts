@@ -107,7 +107,11 @@ export class RemoteTopics extends Context.Tag("effect-mm2/RemoteTopics")<RemoteT
       }
       previous = wanted
       return skipped.size === 0 ? wanted : wanted.filter((t) => !skipped.has(t.source))
-    }).pipe(Effect.withSpan("mm2.refreshTopics", { attributes: { flow: ctx.name } }))
+    }).pipe(
+      Effect.tap((topics) => Effect.annotateCurrentSpan("mm2.topics", topics.length)),
+      // a root span per refresh: a trace ends with its round
+      Effect.withSpan("mm2.refreshTopics", { root: true, attributes: { flow: ctx.name } })
+    )
 
     return { sync }
   })

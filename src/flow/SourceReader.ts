@@ -40,7 +40,9 @@ import { type FetchedBatch, topicPartitionKey, type TopicPartitionOffset } from 
 import { bounded } from "../supervision/Bounded.js"
 import * as FailureStreak from "../supervision/FailureStreak.js"
 import { TaskNotes } from "../supervision/TaskNotes.js"
+import * as EndOffsets from "../telemetry/EndOffsets.js"
 import { forSourcePartition, gapEvents, lostRecords, stoppedPartitions } from "../telemetry/Metrics.js"
+import * as Progress from "../telemetry/Progress.js"
 import { FlowContext } from "./FlowContext.js"
 import { type GapPlan, planGap, progressMetadata, topicIdOf } from "./SourceGaps.js"
 
@@ -105,6 +107,8 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
     const queue = yield* Effect.acquireRelease(Queue.bounded<SourceBatch>(QUEUE_CAPACITY), Queue.shutdown)
     // handed to the writer and not yet acknowledged
     const inFlight = yield* SubscriptionRef.make(0)
+    const flowKey = { name: ctx.name, source: ctx.settings.source, target: ctx.settings.target }
+    const moveInFlight = (d: number) => Effect.flatMap(SubscriptionRef.updateAndGet(inFlight, (n) => n + d), (n) => Progress.queueDepth(flowKey, n))
     const writerGone = yield* Deferred.make<void>()
     // next offset to read per partition, acknowledged but not yet committed
     const pending = yield* Ref.make<Offsets>(new Map())
@@ -138,7 +142,7 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
           if (prev === undefined || BigInt(prev.offset) < BigInt(next.offset)) m.set(key, next)
           return m
         }),
-        SubscriptionRef.update(inFlight, (n) => n - 1)
+        moveInFlight(-1)
       )
     }
 
@@ -159,6 +163,7 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
         yield* Metric.increment(Metric.tagged(forSourcePartition(gapEvents, ctx.name, topic, partition), "cause", plan.cause))
         const stopped = plan.resumeAt === undefined
         if (stopped) yield* Metric.set(forSourcePartition(stoppedPartitions, ctx.name, topic, partition), 1)
+        if (stopped) yield* Progress.partitionStopped(flowKey, topic, remoteOf(topic), partition, true, yield* Clock.currentTimeMillis)
         yield* notes.lostRange({
           at: yield* Clock.currentTimeMillis,
           topic,
@@ -482,21 +487,40 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
           })
         )
 
+        const remoteNames = new Map(topics.map((t) => [t, remoteOf(t)]))
+        // the end offsets of partitions this session does not fetch from (nothing new, or paused)
+        yield* Effect.forkScoped(EndOffsets.follow(sourceAdmin, {
+          flow: flowKey,
+          topics,
+          remoteOf,
+          progressGroupId: ctx.progressGroupId,
+          reset
+        }))
+        const observe = (batch: FetchedBatch) =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            Progress.fetched(
+              flowKey,
+              Progress.sampleOf(batch, remoteNames.get(batch.topic) ?? remoteOf(batch.topic), 0),
+              BigInt(batch.highWatermark),
+              now
+            ))
         yield* consumer.start((batch) =>
           stopping
             ? Effect.void // never handed over: not acknowledged, so re-read by the next session
             : Effect.zipRight(
-              Effect.zipRight(streak.healthy, SubscriptionRef.update(inFlight, (n) => n + 1)),
+              Effect.zipRight(Effect.zipRight(streak.healthy, observe(batch)), moveInFlight(1)),
               Queue.offer(queue, {
                 batch,
                 ack: ackOf(batch, generationOf(batch.topic, batch.partition), metadataOf.get(batch.topic) ?? null)
               }).pipe(
-                Effect.onInterrupt(() => SubscriptionRef.update(inFlight, (n) => n - 1)),
+                Effect.onInterrupt(() => moveInFlight(-1)),
                 Effect.raceFirst(Deferred.await(stopped))
               )
             )
         )
-        yield* Effect.logInfo(`${ctx.name} replicating ${topics.length} topics: ${topics.join(", ")}`)
+        // a flow may replicate thousands of topics: name the first ones, count the rest
+        const shown = topics.slice(0, 20).join(", ")
+        yield* Effect.logInfo(`${ctx.name} replicating ${topics.length} topics: ${shown}${topics.length > 20 ? `, ... (${topics.length - 20} more)` : ""}`)
         // positions reset at start are committed at once: a rejoin before the next flush would
         // otherwise go back to the old committed offset
         if (startAt.length > 0) yield* commit

@@ -5,8 +5,10 @@
  * broker rejects batches above its `message.max.bytes` (1 MiB by default). Many partitions go in
  * one request (up to ROUND_MAX_BYTES), so round trips, not bytes, are what a round costs.
  */
-import { Context, Duration, Effect, Layer, Metric, ScopedRef } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Metric, ScopedRef } from "effect"
 import { bytesReplicated, recordsReplicated } from "../telemetry/Metrics.js"
+import * as TracingProduceRound from "../telemetry/TracingProduceRound.js"
+import * as Progress from "../telemetry/Progress.js"
 import { KafkaClient } from "../kafka/KafkaClient.js"
 import { KafkaError } from "../kafka/KafkaError.js"
 import { topicPartitionKey } from "../kafka/KafkaRecord.js"
@@ -29,8 +31,11 @@ export class TargetWriter extends Context.Tag("effect-mm2/TargetWriter")<TargetW
     const ctx = yield* FlowContext
     const renamer = yield* PolicyRenamer
     const log = yield* ReplicationLog
+    // one root span per round, or nothing at all when no tracer is installed
+    const roundSpan = yield* TracingProduceRound.make(ctx.name)
     const flowRecords = Metric.tagged(recordsReplicated, "flow", ctx.name)
     const flowBytes = Metric.tagged(bytesReplicated, "flow", ctx.name)
+    const flowKey = { name: ctx.name, source: ctx.settings.source, target: ctx.settings.target }
     const kafka = yield* KafkaClient
     const connect = kafka.producer(ctx.targetProducer, ctx.targetProducerSettings)
     const producer = yield* ScopedRef.fromAcquire(connect)
@@ -139,17 +144,20 @@ export class TargetWriter extends Context.Tag("effect-mm2/TargetWriter")<TargetW
         let records = 0
         let bytes = 0
         for (const round of roundsOf(chunks)) {
-          yield* log.record(yield* sendRound(round))
+          yield* log.record(yield* roundSpan(round, sendRound(round)))
+          const now = yield* Clock.currentTimeMillis
           for (const c of round) {
             records += c.write.records.length
             bytes += c.bytes
+            // per chunk (a batch, or a part of an oversized one), never per record
+            yield* Progress.acknowledged(flowKey, Progress.sampleOf(c.source, c.write.topic, c.bytes), now)
             const ack = ackAfter.get(c)
             if (ack !== undefined) yield* ack
           }
         }
         yield* Metric.incrementBy(flowRecords, records)
         yield* Metric.incrementBy(flowBytes, bytes)
-      }).pipe(Effect.withSpan("mm2.replicate", { kind: "producer", attributes: { flow: ctx.name, batches: batches.length } }))
+      })
 
     return { write }
   })

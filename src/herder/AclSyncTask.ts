@@ -76,7 +76,7 @@ export const AclSyncTask: HerderTask = {
           Effect.mapError(refusedBy(h.target, "ALTER on the CLUSTER resource to create ACLs"))
         )
         for (const a of missing) yield* Effect.logInfo(`Synced ACL to ${h.target}: ${describeAcl(a)}`)
-      }).pipe(Effect.withSpan("mm2.syncTopicAcls", { attributes: { flow: ctx.name } }))
+      }).pipe(Effect.withSpan("mm2.syncTopicAcls", { root: true, attributes: { flow: ctx.name } }))
 
       return yield* everyInterval(round, healthy, h.settings.syncTopicAclsIntervalSeconds)
     }).pipe(Effect.scoped)

@@ -23,6 +23,7 @@ import { topicOfKey, topicPartitionKey } from "../kafka/KafkaRecord.js"
 import { followTopic } from "../kafka/TopicFollower.js"
 import { makeGroupFilter } from "../policy/TopicFilter.js"
 import * as Metrics from "../telemetry/Metrics.js"
+import * as Progress from "../telemetry/Progress.js"
 import * as Checkpoint from "../wire/Checkpoint.js"
 import type { HerderTask } from "./HerderTask.js"
 import { createInternalTopic } from "./InternalTopics.js"
@@ -102,7 +103,7 @@ export const CheckpointTask: HerderTask = {
 
       const producer = yield* kafka.producer(c.targetProducer, c.targetProducerSettings)
       const tags = <Type, In, Out>(m: Metric.Metric<Type, In, Out>) =>
-        m.pipe(Metric.tagged("source", s.source), Metric.tagged("target", s.target))
+        m.pipe(Metric.tagged("flow", s.name), Metric.tagged("source", s.source), Metric.tagged("target", s.target))
       const roundRequests = tags(Metrics.checkpointRoundRequests)
       const rereads = new Map<string, number>()
 
@@ -193,13 +194,16 @@ export const CheckpointTask: HerderTask = {
               ),
               latency
             )
+            yield* Progress.checkpointed(s.name, w.topic, w.partition, started + latency)
           }
         }
+        yield* Metric.set(tags(Metrics.lastCheckpoint), (yield* Clock.currentTimeMillis) / 1_000)
+        yield* Effect.annotateCurrentSpan({ "mm2.groups": ids.length, "mm2.checkpoints": records.length })
         yield* Effect.logDebug(
           `${s.name}: checkpoint round: ${ids.length} groups, ${records.length} checkpoints, ${requests} admin requests to ${s.source}, ` +
             `${Math.round((yield* Clock.currentTimeMillis) - started)} ms`
         )
-      }).pipe(Effect.withSpan("mm2.checkpoints", { attributes: { flow: s.name } }))
+      }).pipe(Effect.withSpan("mm2.emitCheckpoints", { root: true, kind: "producer", attributes: { flow: s.name } }))
 
       yield* healthy
       const interval = Duration.millis(Math.max(s.emitCheckpointsIntervalSeconds * 1_000, 100))

@@ -64,7 +64,7 @@ export const GroupOffsetSyncTask: HerderTask = {
       const abandoned = yield* Ref.make(new Set<string>())
       // what this task committed last, per group and partition (ours even once checkpoints moved on)
       const written = yield* Ref.make(new Map<string, bigint>())
-      const synced = Metrics.groupOffsetsSynced.pipe(Metric.tagged("source", s.source), Metric.tagged("target", s.target))
+      const synced = Metrics.groupOffsetsSynced.pipe(Metric.tagged("flow", s.name), Metric.tagged("source", s.source), Metric.tagged("target", s.target))
 
       const reader = yield* followTopic(s.clients.targetConsumer, checkpointsTopic, `${s.name}.group-offsets-reader`, (r) => {
         const d = r.key === null || r.value === null ? undefined : Either.getRight(Checkpoint.decode(r.key, r.value))
@@ -145,11 +145,12 @@ export const GroupOffsetSyncTask: HerderTask = {
           const current = new Map(offsets.map((o) => [topicPartitionKey(o.topic, o.partition), BigInt(o.offset)]))
           written += yield* syncGroup(group, wantedByGroup.get(group)!, current)
         }
+        yield* Effect.annotateCurrentSpan({ "mm2.groups": groups.length, "mm2.partitions.written": written })
         yield* Effect.logDebug(
           `${s.name}: group offset sync round: ${groups.length} groups, ${idle.length} without members on ${s.target}, ` +
             `${written} partitions written, ${Math.round((yield* Clock.currentTimeMillis) - started)} ms`
         )
-      }).pipe(Effect.withSpan("mm2.group-offsets", { attributes: { flow: s.name } }))
+      }).pipe(Effect.withSpan("mm2.syncGroupOffsets", { root: true, attributes: { flow: s.name } }))
 
       yield* healthy
       const interval = Duration.millis(Math.max(s.syncGroupOffsetsIntervalSeconds * 1_000, 100))

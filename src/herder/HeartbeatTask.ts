@@ -5,9 +5,10 @@
  * one interval after start. Flows replicate these topics (`heartbeats.replication.enabled`), so
  * `primary.heartbeats` on backup shows that, and how fast, primary's data reaches backup.
  */
-import { Clock, Duration, Effect } from "effect"
+import { Clock, Duration, Effect, Metric } from "effect"
 import { FlowContext } from "../flow/FlowContext.js"
 import { KafkaClient } from "../kafka/KafkaClient.js"
+import { lastHeartbeat } from "../telemetry/Metrics.js"
 import * as Heartbeat from "../wire/Heartbeat.js"
 import type { HerderTask } from "./HerderTask.js"
 import { createInternalTopic } from "./InternalTopics.js"
@@ -41,8 +42,13 @@ export const HeartbeatTask: HerderTask = {
           timestamp: BigInt(now)
         })
         yield* producer.send([{ topic, partition: 0, records: [{ key, value, headers: [], timestamp: String(now) }] }])
+        yield* Metric.set(Metric.tagged(lastHeartbeat, "flow", h.settings.name), (yield* Clock.currentTimeMillis) / 1_000)
         yield* healthy
-      })
+      }).pipe(Effect.withSpan("mm2.emitHeartbeat", {
+        root: true,
+        kind: "producer",
+        attributes: { flow: h.settings.name, "messaging.destination.name": topic }
+      }))
       return yield* beat.pipe(Effect.delay(interval), Effect.forever)
     }).pipe(Effect.scoped)
 }

@@ -53,7 +53,7 @@ export const OffsetSyncTask: HerderTask = {
         onTarget ? s.clients.targetProducer : s.clients.sourceProducer,
         onTarget ? s.clients.targetProducerSettings : s.clients.sourceProducerSettings
       )
-      const written = Metrics.offsetSyncsWritten.pipe(Metric.tagged("source", s.source), Metric.tagged("target", s.target))
+      const written = Metrics.offsetSyncsWritten.pipe(Metric.tagged("flow", s.name), Metric.tagged("source", s.source), Metric.tagged("target", s.target))
       const states = yield* Ref.make(new Map<string, PartitionSyncState>())
       const delayed = yield* Ref.make(new Map<string, Pending>())
 
@@ -69,7 +69,11 @@ export const OffsetSyncTask: HerderTask = {
           yield* producer.send(writes)
           yield* Metric.incrementBy(written, records.length)
           yield* healthy
-        })
+        }).pipe(Effect.withSpan("mm2.writeOffsetSyncs", {
+          root: true,
+          kind: "producer",
+          attributes: { flow: s.name, "messaging.destination.name": topic, "mm2.offset_syncs": syncs.length }
+        }))
 
       // plans from the newest mappings; immediate syncs go out now, the newest pairs wait for a flush
       const round = Effect.gen(function*() {

@@ -63,7 +63,7 @@ export const TopicConfigSyncTask: HerderTask = {
         yield* Effect.logDebug(
           `topic config sync of ${ctx.name}: ${pairs.length} topics, ${alterations.length} changed, ${Date.now() - started} ms`
         )
-      }).pipe(Effect.withSpan("mm2.syncTopicConfigs", { attributes: { flow: ctx.name } }))
+      }).pipe(Effect.withSpan("mm2.syncTopicConfigs", { root: true, attributes: { flow: ctx.name } }))
 
       return yield* everyInterval(round, healthy, h.settings.syncTopicConfigsIntervalSeconds)
     }).pipe(Effect.scoped)

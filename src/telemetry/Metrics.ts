@@ -73,3 +73,93 @@ export const forSourcePartition = <Type, In, Out>(
   partition: number
 ): Metric.Metric<Type, In, Out> =>
   Metric.tagged(Metric.tagged(Metric.tagged(metric, "flow", flow), "topic", topic), "partition", String(partition))
+
+// Replication, per flow and partition, in MirrorSourceConnector's terms (spec 12.4): tagged flow,
+// source, target, topic (the TARGET topic, as MM2 tags it) and partition. Recorded once per
+// fetched or acknowledged batch, never per record (see Progress.ts for how a batch is sampled).
+
+export const recordCount = Metric.counter("record-count", {
+  description: "records acknowledged by the target, per target topic and partition (MM2's record-count)",
+  incremental: true
+})
+export const byteCount = Metric.counter("byte-count", {
+  description: "bytes (key + value + headers) acknowledged by the target, per target topic and partition " +
+    "(MM2 counts value bytes only)",
+  incremental: true
+})
+export const recordRate = Metric.gauge("record-rate", {
+  description: "records acknowledged per second over the last ~60 s (two 30 s windows, as MM2's MetricConfig), " +
+    "per target topic and partition; rate(record_count[1m]) is the same"
+})
+export const byteRate = Metric.gauge("byte-rate", {
+  description: "bytes acknowledged per second over the last ~60 s, per target topic and partition; " +
+    "rate(byte_count[1m]) is the same"
+})
+export const recordAge = Metric.gauge("record-age-ms", {
+  description: "when a batch was fetched: now minus the timestamp of its newest (last) record, per target topic and partition"
+})
+export const recordAgeMin = Metric.gauge("record-age-ms-min", {
+  description: "smallest record-age-ms over the last ~60 s (newest record of each batch)"
+})
+export const recordAgeMax = Metric.gauge("record-age-ms-max", {
+  description: "largest record-age-ms over the last ~60 s (oldest, first record of each batch)"
+})
+export const recordAgeAvg = Metric.gauge("record-age-ms-avg", {
+  description: "average record-age-ms over the last ~60 s, each batch weighted by its records at the mean of its first and last record's age"
+})
+export const replicationLatency = Metric.gauge("replication-latency-ms", {
+  description: "when the target acknowledged a batch: now minus the timestamp of its newest (last) record, per target topic and partition"
+})
+export const replicationLatencyMin = Metric.gauge("replication-latency-ms-min", {
+  description: "smallest replication-latency-ms over the last ~60 s (newest record of each batch)"
+})
+export const replicationLatencyMax = Metric.gauge("replication-latency-ms-max", {
+  description: "largest replication-latency-ms over the last ~60 s (oldest, first record of each batch)"
+})
+export const replicationLatencyAvg = Metric.gauge("replication-latency-ms-avg", {
+  description: "average replication-latency-ms over the last ~60 s, each batch weighted by its records at the mean of its first and last record's age"
+})
+
+// What MM2 lacks: how far behind each source partition is. Tagged flow, topic (SOURCE) and partition.
+
+export const sourceEndOffset = Metric.gauge("source-end-offset", {
+  description: "log-end offset (high watermark) of the source partition: from the newest fetch response, or the periodic ListOffsets"
+})
+export const replicatedPosition = Metric.gauge("replicated-position", {
+  description: "next source offset to replicate: one past the newest record the target acknowledged"
+})
+export const recordsBehind = Metric.gauge("records-behind", {
+  description: "source-end-offset minus replicated-position (records in the source not yet acknowledged by the target; " +
+    "aborted transactions and compaction gaps count until passed)"
+})
+export const recordsBehindAge = Metric.gauge("records-behind-age-seconds", {
+  description: "0 while records-behind is 0, else seconds since the partition was last caught up (records-behind 0), " +
+    "or since replication of it started if it never was"
+})
+
+// Per flow: the reader's queue of fetched batches waiting for the writer (capacity 16).
+
+export const queueDepth = Metric.gauge("queue-depth", {
+  description: "fetched batches waiting for the writer or being written, per flow (backpressure stops fetching at 16)"
+})
+
+// Per task (tagged flow = herder, herder, task): see TaskMetrics.ts.
+
+export const taskRestarts = Metric.counter("task-restarts", {
+  description: "times a task restarted after a transient failure or a defect",
+  incremental: true
+})
+export const taskState = Metric.gauge("task-state", {
+  description: "1 for the task's current state (tag state = starting, running, catching-up, restarting, failed, stopped), 0 for the others"
+})
+
+// Per herder (tagged flow = herder): when the periodic duties last did their work.
+
+export const LAST_CHECKPOINT = "checkpoint-last-round-timestamp-seconds"
+export const lastCheckpoint = Metric.gauge(LAST_CHECKPOINT, {
+  description: "epoch seconds of the end of the last checkpoint round that completed (written or nothing to write)"
+})
+export const LAST_HEARTBEAT = "heartbeat-last-timestamp-seconds"
+export const lastHeartbeat = Metric.gauge(LAST_HEARTBEAT, {
+  description: "epoch seconds of the last heartbeat the target acknowledged"
+})
