@@ -253,8 +253,8 @@ const main = Effect.gen(function*() {
     return `  round ${String(i + 1).padStart(2)} (${phase.padEnd(11)}, +${((r.at - started) / 1000).toFixed(1).padStart(6)} s): ` +
       `${r.groups} groups, ${r.checkpoints} checkpoints written, ${r.requests} admin requests, ${r.ms} ms, RSS then ${r.rss.toFixed(0)} MiB`
   }
-  // the child's log lines look like `[hh:mm:ss.mmm] LEVEL (#fiber): message`; its own errors start with `effect-mm2:`
-  const warnings = lines.filter((l) => /^\[[^\]]*\] (WARN|ERROR|FATAL)\b/.test(l) || l.startsWith("effect-mm2:"))
+  // the child's log lines look like `2026-12-02T01:02:03.456Z LEVEL [herder task] message`; its own errors start with `effect-mm2:`
+  const warnings = lines.filter((l) => /^\S+Z (WARN |ERROR|FATAL)/.test(l) || l.startsWith("effect-mm2:"))
   yield* Console.log([
     "",
     "summary",

@@ -72,6 +72,35 @@ describe("CLI (node dist/main.js)", () => {
       expect(help).toContain("--validate")
     }), 60_000)
 
+  it.scopedLive("--help piped has no colour codes, NO_COLOR set or not, and documents --log-format", () =>
+    Effect.gen(function*() {
+      // spawnMm2 sets NO_COLOR=1; an empty NO_COLOR counts as unset: only the pipe says "no colour"
+      for (const env of [{ NO_COLOR: "" }, { NO_COLOR: "1" }]) {
+        const child = yield* spawnMm2(["--help"], { env })
+        const status = yield* child.waitExit(EXIT_WITHIN, `effect-mm2 --help with NO_COLOR=${env.NO_COLOR}`)
+        expect(status.code, child.tail()).toBe(0)
+        expect(child.stdout()).toContain("--log-format")
+        expect(child.stdout()).not.toContain("\u001b[")
+      }
+      // nor @effect/cli's messages on stderr
+      const wrong = yield* spawnMm2(["--log-format", "xml", "--help-me"], { env: { NO_COLOR: "" } })
+      yield* wrong.waitExit(EXIT_WITHIN, "effect-mm2 with a wrong option")
+      expect(wrong.stderr().length, wrong.tail()).toBeGreaterThan(0)
+      expect(wrong.stderr()).not.toContain("\u001b[")
+    }), 60_000)
+
+  it.scopedLive("--log-format anywhere; a wrong value is rejected with the choices", () =>
+    Effect.gen(function*() {
+      const port = yield* closedLoopbackPort
+      const file = yield* writeProps(twoClusters(port))
+      const json = yield* spawnMm2([file, "--validate", "--log-format", "json"])
+      expect((yield* json.waitExit(EXIT_WITHIN, "effect-mm2 FILE --validate --log-format json")).code, json.tail()).toBe(0)
+      const xml = yield* spawnMm2(["--config", file, "--validate", "--log-format", "xml"])
+      const status = yield* xml.waitExit(EXIT_WITHIN, "effect-mm2 --log-format xml")
+      expect(status.code, xml.tail()).toBe(1)
+      expect(stripAnsi(xml.stderr())).toContain("text, json")
+    }), 60_000)
+
   it.scopedLive("a missing configuration file is a clear error", () =>
     Effect.gen(function*() {
       const missing = path.join(os.tmpdir(), `effect-mm2-it-missing-${process.pid}-${Date.now()}.properties`)

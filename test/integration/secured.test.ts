@@ -147,7 +147,7 @@ describe("secured clusters: SASL_PLAINTEXT/SCRAM source -> SASL_SSL target, Stan
 
       const out = output(mm2)
       // the check below means something only if debug logging was on
-      expect(out).toMatch(/\] DEBUG /)
+      expect(out).toMatch(/^\S+Z DEBUG /m)
       expect(secretOccurrences(out, p.secrets), "secrets in the debug output").toEqual([])
     }), 120_000)
 
@@ -217,18 +217,18 @@ describe("secured clusters: SASL_PLAINTEXT/SCRAM source -> SASL_SSL target, Stan
 
       const authLine = new RegExp(`cluster '${aliases.source}'.*authentication failed`, "i")
       // the summary on stderr: one line, naming the alias
-      const summary = mm2.stderr().split("\n").filter((l) => /authentication failed/i.test(l))
+      const summary = mm2.stderr().split("\n").filter((l) => l.startsWith("effect-mm2: ") && /authentication failed/i.test(l))
       expect(summary, mm2.tail()).toHaveLength(1)
       expect(summary[0], mm2.tail()).toMatch(authLine)
       // the log: one ERROR per task that stopped (each names the alias), nothing retried
-      const records = logRecords(mm2.stdout())
+      const records = logRecords(mm2)
       const auth = records.filter((r) => /authentication failed/i.test(r.text))
       expect(auth.length, mm2.tail()).toBeGreaterThanOrEqual(1)
       for (const r of auth) {
         expect(r.level, r.text).toBe("ERROR")
         expect(r.text).toMatch(authLine)
       }
-      const perTask = auth.map((r) => `${/herder: (\S+)/.exec(r.text)?.[1]}/${/task: (\S+)/.exec(r.text)?.[1]}`)
+      const perTask = auth.map((r) => `${r.herder}/${r.task}`)
       expect(new Set(perTask).size, `one line per task, not a retry storm:\n${mm2.tail()}`).toBe(perTask.length)
       expect(auth.length, `"a few" lines, not a storm:\n${mm2.tail()}`).toBeLessThanOrEqual(8)
       expect(records.filter((r) => r.level === "WARN" && /authenticat/i.test(r.text)), "no retry of an authentication failure").toEqual([])
@@ -251,7 +251,7 @@ describe("secured clusters: SASL_PLAINTEXT/SCRAM source -> SASL_SSL target, Stan
       expect(status.code, mm2.tail()).toBe(1)
       expect(Date.now() - t0, mm2.tail()).toBeLessThan(30_000)
       expect(mm2.stderr(), mm2.tail()).toMatch(new RegExp(`cluster '${aliases.target}'.*certificate`, "i"))
-      expect(logRecords(mm2.stdout()).filter((r) => r.level === "WARN" && /certificate/i.test(r.text)), "not retried").toEqual([])
+      expect(logRecords(mm2).filter((r) => r.level === "WARN" && /certificate/i.test(r.text)), "not retried").toEqual([])
     }), 90_000)
 
   it.scopedLive("--validate prints the resolved settings without any password or inline private key", () =>
@@ -369,7 +369,7 @@ describe("secured clusters: SASL_PLAINTEXT/SCRAM source -> SASL_SSL target, Stan
         Effect.mapError((e) => new Error(`${e.message}\n${mm2.tail()}`))
       )
       yield* Effect.sleep("3 seconds")
-      const lines = logRecords(mm2.stdout()).filter((r) => r.text.includes("topic-acls"))
+      const lines = logRecords(mm2).filter((r) => r.text.includes("topic-acls"))
       const errors = lines.filter((r) => r.level === "ERROR")
       expect(errors.length, mm2.tail()).toBe(1)
       expect(errors[0]!.text).toMatch(/DESCRIBE on the CLUSTER resource/)
@@ -409,17 +409,27 @@ describe("harness: an SSL-only broker", () => {
 
 interface LogRecord {
   readonly level: string
-  /** the line with its annotation lines (`  task: ...`, `  herder: ...`) */
+  /** from the line's `[herder task]`, when it has one */
+  readonly herder: string | undefined
+  readonly task: string | undefined
+  /** the line with its continuation lines (`<same head> | ...`: the rest of a message, a cause) */
   readonly text: string
 }
 
-/** The CLI's log output as records: `[time] LEVEL (#fiber): message` plus indented annotation lines. */
-const logRecords = (stdout: string): ReadonlyArray<LogRecord> => {
-  const out: Array<{ level: string; text: string }> = []
-  for (const line of stdout.split("\n")) {
-    const head = /^\[[\d:.]+\] ([A-Z]+) /.exec(line)
-    if (head !== null) out.push({ level: head[1]!, text: line })
-    else if (out.length > 0 && line.trim().length > 0) out[out.length - 1]!.text += `\n${line}`
+/**
+ * The CLI's log output as records, from both streams (ERROR lines go to stderr):
+ * `<ISO time> LEVEL [herder task] message` lines, a continuation repeating the head then `| `.
+ */
+const logRecords = (mm2: Mm2Process): ReadonlyArray<LogRecord> => {
+  const out: Array<{ level: string; herder: string | undefined; task: string | undefined; text: string }> = []
+  for (const stream of [mm2.stdout(), mm2.stderr()]) {
+    for (const line of stream.split("\n")) {
+      const head = /^\d{4}-\d\d-\d\dT[\d:.]+Z ([A-Z]+) +(?:\[(\S+) (\S+)\] )?(\| )?/.exec(line)
+      if (head === null) continue
+      const last = out[out.length - 1]
+      if (head[4] !== undefined && last !== undefined) last.text += `\n${line}`
+      else out.push({ level: head[1]!, herder: head[2], task: head[3], text: line })
+    }
   }
   return out
 }
