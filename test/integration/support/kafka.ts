@@ -425,8 +425,10 @@ export const forkUntilScopeCloses = <A, E>(
  * end of the test, pass or fail) it is interrupted, which drains and commits as SIGTERM does
  * (see forkUntilScopeCloses for the bound on that wait).
  */
-export const startReplicator = (
-  props: Readonly<Record<string, string>>
+export const startReplicator = <ROut = never>(
+  props: Readonly<Record<string, string>>,
+  /** provided to the replicator besides the client and the log capture, e.g. an in-memory tracer */
+  extra: Layer.Layer<ROut> = Layer.empty as Layer.Layer<ROut>
 ): Effect.Effect<Replicator, Error, Scope.Scope> =>
   Effect.gen(function*() {
     const settings = yield* resolveProps(props)
@@ -439,7 +441,7 @@ export const startReplicator = (
     const fiber = yield* forkUntilScopeCloses(
       Mm2.runWith(settings).pipe(
         Effect.provideService(TaskRegistry, registry),
-        Effect.provide(Layer.merge(KafkaJsClient.layer, Logger.add(capture))),
+        Effect.provide(Layer.mergeAll(KafkaJsClient.layer, Logger.add(capture), extra)),
         Effect.tapErrorCause((cause) =>
           Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError("replicator stopped", cause)
         ),
