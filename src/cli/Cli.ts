@@ -59,14 +59,17 @@ const logFormat = Options.choice("log-format", Logging.LOG_FORMATS).pipe(
 
 const DESCRIPTION =
   "Replicates Kafka topics between clusters as Apache Kafka MirrorMaker 2 does, configured by the same mm2.properties.\n" +
-  "Usage: effect-mm2 mm2.properties [--clusters B] | effect-mm2 --config mm2.properties [--validate].\n" +
-  "Environment: OTEL_EXPORTER_OTLP_ENDPOINT (an http(s) URL) turns on OpenTelemetry export (traces and metrics over OTLP/HTTP); " +
-  "OTEL_SERVICE_NAME names the service (default effect-mm2)."
+  "Usage: effect-mm2 mm2.properties [--clusters B] [--http-port N] | effect-mm2 --config mm2.properties [--validate] | " +
+  "effect-mm2 status --http-port N | effect-mm2 translate-offsets --config F --group G --source A --target B.\n" +
+  "Environment: OpenTelemetry export (traces and metrics over OTLP/HTTP, protobuf or JSON) is on when OTEL_EXPORTER_OTLP_ENDPOINT " +
+  "or a signal-specific endpoint is set; OTEL_SERVICE_NAME names the service (default effect-mm2); OTEL_SDK_DISABLED=true turns it off."
 
 /** Printed for a command line without a file. */
 const USAGE = [
-  "Usage: effect-mm2 mm2.properties [--clusters ALIAS,...] [--validate] [--log-level LEVEL] [--log-format text|json]",
-  "       effect-mm2 --config mm2.properties [--clusters ALIAS,...] [--validate] [--log-level LEVEL] [--log-format text|json]",
+  "Usage: effect-mm2 mm2.properties [--clusters ALIAS,...] [--validate] [--log-level LEVEL] [--log-format text|json] [--http-port N [--http-host H]]",
+  "       effect-mm2 --config mm2.properties [--clusters ALIAS,...] [--validate] [--log-level LEVEL] [--log-format text|json] [--http-port N [--http-host H]]",
+  "       effect-mm2 status --http-port N [--http-host H]",
+  "       effect-mm2 translate-offsets --config mm2.properties --group G --source A --target B [--apply] [--reverse]",
   "       effect-mm2 --help"
 ].join("\n")
 
