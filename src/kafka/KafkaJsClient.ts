@@ -18,7 +18,7 @@ import {
 import { KafkaError, type KafkaErrorReason } from "./KafkaError.js"
 import type { FetchedBatch, KafkaRecord, PartitionWrite } from "./KafkaRecord.js"
 import { bounded } from "../supervision/Bounded.js"
-import { loadKafkaJs, onOffsetOutOfRange, type OutOfRangeDecision, PRE_GROUPED, privateKafkaJsRequire } from "./internal/kafkajs.js"
+import { loadKafkaJs, onOffsetOutOfRange, type OutOfRangeDecision, kafkaErrorName, PRE_GROUPED } from "./internal/kafkajs.js"
 import { METADATA_TOPIC_IDS_MIN_VERSION, topicIdsRequest } from "./internal/metadataRequest.js"
 import { makeKafkaJsGroups } from "./KafkaJsGroups.js"
 import { incrementalAlterTopicConfigs } from "./internal/configRequests.js"
@@ -265,8 +265,6 @@ const make = Effect.gen(function*() {
   // kafkajs logs every retried protocol error at ERROR from its own callbacks. The failures that
   // matter reach us as KafkaErrors (and are logged with context by the flow), so its lines go to
   // DEBUG: visible with --log-level debug, quiet otherwise.
-  const errorFromCode = privateKafkaJsRequire("protocol/error.js") as { createErrorFromCode: (code: number) => { type?: string } }
-  const kafkaErrorName = (code: number): string => errorFromCode.createErrorFromCode(code).type ?? `error code ${code}`
   const log = (level: "warn" | "error", msg: string) => {
     Runtime.runFork(runtime)(Effect.logDebug(`${level}: ${msg}`))
   }

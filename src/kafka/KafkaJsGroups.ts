@@ -16,7 +16,7 @@ import {
   OFFSET_FETCH_BATCHED_VERSION,
   type RawRequest
 } from "./internal/groupRequests.js"
-import { privateKafkaJsRequire } from "./internal/kafkajs.js"
+import { kafkaErrorName, privateKafkaJsRequire } from "./internal/kafkajs.js"
 import type { CommittedOffset, GroupDescription, GroupsOffsets } from "./KafkaClient.js"
 import type { TopicPartitionOffset } from "./KafkaRecord.js"
 
@@ -51,7 +51,6 @@ interface Emitter {
   addListener(event: string, listener: () => void): () => void
 }
 
-type ErrorFromCode = (code: number) => Error & { type?: string }
 
 /** kafkajs's Kafka instance keeps the factory of its clusters under a private symbol. */
 const clusterFactory = (kafka: K.Kafka): (options: Record<string, unknown>) => Cluster => {
@@ -91,8 +90,6 @@ export interface KafkaJsGroups {
 }
 
 export const makeKafkaJsGroups = (kafka: K.Kafka): KafkaJsGroups => {
-  const errorFromCode = (privateKafkaJsRequire("protocol/error.js") as { createErrorFromCode: ErrorFromCode }).createErrorFromCode
-  const errorName = (code: number): string => errorFromCode(code).type ?? `error code ${code}`
   const EmitterClass = privateKafkaJsRequire("instrumentation/emitter.js") as new () => Emitter
   const { NETWORK_REQUEST } = privateKafkaJsRequire("network/instrumentationEvents.js") as { NETWORK_REQUEST: string }
   let sent = 0
@@ -129,7 +126,7 @@ export const makeKafkaJsGroups = (kafka: K.Kafka): KafkaJsGroups => {
       const found: ReadonlyArray<Coordinator> = await broker.connectionPool.send(findCoordinators(chunk))
       for (const f of found) {
         if (f.errorCode !== NO_ERROR) {
-          failed.push({ group: f.key, detail: `no coordinator: ${errorName(f.errorCode)}` })
+          failed.push({ group: f.key, detail: `no coordinator: ${kafkaErrorName(f.errorCode)}` })
           continue
         }
         let gs = byNode.get(f.nodeId)
@@ -165,7 +162,7 @@ export const makeKafkaJsGroups = (kafka: K.Kafka): KafkaJsGroups => {
             if (g.errorCode === GROUP_ID_NOT_FOUND) {
               result.set(g.groupId, [])
             } else if (g.errorCode !== NO_ERROR) {
-              failed.push({ group: g.groupId, detail: errorName(g.errorCode) })
+              failed.push({ group: g.groupId, detail: kafkaErrorName(g.errorCode) })
             } else {
               result.set(
                 g.groupId,

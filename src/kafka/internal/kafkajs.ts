@@ -364,3 +364,9 @@ export const loadKafkaJs = (): Promise<typeof KafkaJsTypes> => {
   })()
   return loaded
 }
+
+/** Kafka's name of a protocol error code (e.g. 38 -> INVALID_REPLICATION_FACTOR), as kafkajs knows them. */
+export const kafkaErrorName = (code: number): string => {
+  const errors = privateKafkaJsRequire("protocol/error.js") as { createErrorFromCode: (code: number) => { type?: string } }
+  return errors.createErrorFromCode(code).type ?? `error code ${code}`
+}
