@@ -17,6 +17,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { Context, Data, Deferred, Duration, Effect, ExecutionStrategy, Exit, Layer, Schedule, Scope } from "effect"
 import { type BrokerCertificates, type CertificateError, generateBrokerCertificates } from "./Certificates.js"
+import { type LatencyProxyError, makeLatencyProxy } from "./LatencyProxy.js"
 import {
   io,
   JavaNotFoundError,
@@ -52,6 +53,13 @@ export interface KafkaClusterOptions {
   readonly startTimeout?: Duration.DurationInput
   /** A secured client listener (SASL and/or TLS, optionally an authorizer); default plaintext, no auth. */
   readonly security?: KafkaClusterSecurityOptions
+  /**
+   * A far-away broker: a LatencyProxy (./LatencyProxy.ts) in front of the client listener adds
+   * `rttMs` to every round trip, and the broker advertises the proxy, so clients stay behind it
+   * after metadata. A second, undelayed PLAINTEXT listener (`latency.directBootstrapServers`)
+   * serves set-up work that should stay fast (unauthenticated: with an authorizer it has no rights).
+   */
+  readonly latency?: { readonly rttMs: number }
 }
 
 /** The protocol of a secured client listener. */
@@ -128,6 +136,18 @@ export interface KafkaClusterInfo {
   readonly libs: KafkaLibs
   /** Present when started with `security`; see `clientSecurityProperties` for client settings. */
   readonly security?: KafkaClusterSecurityInfo
+  /** Present when started with `latency`; `bootstrapServers` is then the proxy's address. */
+  readonly latency?: KafkaClusterLatencyInfo
+}
+
+export interface KafkaClusterLatencyInfo {
+  readonly rttMs: number
+  /** the proxy's port, which the client listener advertises */
+  readonly proxyPort: number
+  /** `127.0.0.1:<port>` of the undelayed PLAINTEXT listener (advertises itself) */
+  readonly directBootstrapServers: string
+  /** client connections through the proxy accepted so far */
+  readonly proxiedConnections: () => number
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -186,6 +206,7 @@ export type KafkaClusterError =
   | KafkaPortInUseError
   | KafkaStartTimeoutError
   | KafkaNoFreePortError
+  | LatencyProxyError
 
 // ---------------------------------------------------------------------------------------------
 // Orphan protection
@@ -312,6 +333,12 @@ const reservePorts: Effect.Effect<KafkaClusterPorts, KafkaNoFreePortError, Scope
     })
 )
 
+/** One more free port (the DIRECT listener of a proxied broker), reserved until the scope closes. */
+const reservePort: Effect.Effect<number, KafkaNoFreePortError, Scope.Scope> = Effect.acquireRelease(
+  pickPort,
+  (p) => Effect.sync(() => reservedPorts.delete(p))
+)
+
 const canConnect = (port: number): Effect.Effect<boolean> =>
   Effect.async<boolean>((resume) => {
     const socket = net.connect({ host: "127.0.0.1", port })
@@ -413,10 +440,13 @@ export const renderServerProperties = (args: {
   readonly dataDir: string
   readonly extra?: Readonly<Record<string, string>>
   readonly security?: ServerSecurity
+  /** The client listener advertises `advertisedPort` (a proxy); a DIRECT plaintext listener on `directPort` advertises itself. */
+  readonly proxied?: { readonly advertisedPort: number; readonly directPort: number }
 }): string => {
   const { client, controller } = args.ports
   const proto = args.security?.protocol ?? "PLAINTEXT"
   const controllerProto = args.security === undefined ? "PLAINTEXT" : "SASL_PLAINTEXT"
+  const direct = args.proxied === undefined ? "" : `,DIRECT://127.0.0.1:${args.proxied.directPort}`
   const entries: Array<readonly [string, string]> = [
     ["process.roles", "broker,controller"],
     ["node.id", "1"],
@@ -424,10 +454,10 @@ export const renderServerProperties = (args: {
     ["controller.quorum.voters", `1@127.0.0.1:${controller}`],
     ["controller.listener.names", "CONTROLLER"],
     // the client listener is named after its protocol, so JAAS keys are listener.name.<protocol>.*
-    ["listeners", `${proto}://127.0.0.1:${client},CONTROLLER://127.0.0.1:${controller}`],
-    ["advertised.listeners", `${proto}://127.0.0.1:${client}`],
+    ["listeners", `${proto}://127.0.0.1:${client}${direct},CONTROLLER://127.0.0.1:${controller}`],
+    ["advertised.listeners", `${proto}://127.0.0.1:${args.proxied?.advertisedPort ?? client}${direct}`],
     ["inter.broker.listener.name", proto],
-    ["listener.security.protocol.map", `${proto}:${proto},CONTROLLER:${controllerProto}`],
+    ["listener.security.protocol.map", `${proto}:${proto}${direct === "" ? "" : ",DIRECT:PLAINTEXT"},CONTROLLER:${controllerProto}`],
     ["log.dirs", args.dataDir],
     // small and fast for tests: internal topics with one partition make the first group /
     // transaction coordinator lookup quick and the data dir tiny
@@ -746,6 +776,12 @@ const startOnce = (
     const { name } = options
     const t0 = Date.now()
     const ports = options.ports ?? (yield* reservePorts)
+    // the proxy is acquired before the broker, so it closes after it
+    const latency = options.latency === undefined ? undefined : {
+      rttMs: options.latency.rttMs,
+      directPort: yield* reservePort,
+      proxy: yield* makeLatencyProxy({ target: { host: "127.0.0.1", port: ports.client }, rttMs: options.latency.rttMs })
+    }
     const runDir = yield* makeRunDir(name)
     const security = options.security === undefined ? undefined : yield* prepareSecurity(name, runDir, options.security)
     const dataDir = path.join(runDir, "data")
@@ -765,7 +801,8 @@ const startOnce = (
           ports,
           dataDir,
           ...(options.serverProperties ? { extra: options.serverProperties } : {}),
-          ...(security !== undefined ? { security } : {})
+          ...(security !== undefined ? { security } : {}),
+          ...(latency !== undefined ? { proxied: { advertisedPort: latency.proxy.port, directPort: latency.directPort } } : {})
         })
       )
     )
@@ -868,7 +905,7 @@ const startOnce = (
 
     const info: KafkaClusterInfo = {
       name,
-      bootstrapServers: `127.0.0.1:${ports.client}`,
+      bootstrapServers: latency === undefined ? `127.0.0.1:${ports.client}` : latency.proxy.address,
       version: libs.version,
       clientPort: ports.client,
       controllerPort: ports.controller,
@@ -892,6 +929,16 @@ const startOnce = (
             ...(security.certificates !== undefined
               ? { tls: { caFile: security.certificates.caFile, generatedWith: security.certificates.tool } }
               : {})
+          }
+        }
+        : {}),
+      ...(latency !== undefined
+        ? {
+          latency: {
+            rttMs: latency.rttMs,
+            proxyPort: latency.proxy.port,
+            directBootstrapServers: `127.0.0.1:${latency.directPort}`,
+            proxiedConnections: latency.proxy.accepted
           }
         }
         : {})
@@ -944,13 +991,16 @@ export interface ClusterPair {
 /** The two clusters every mirroring test needs. */
 export const TestClusters = {
   /** Starts `primary` and `backup` concurrently (two JVMs in parallel); both stop with the scope. */
-  makePair: (options: { readonly version?: string } = {}): Effect.Effect<ClusterPair, KafkaClusterError, Scope.Scope> =>
+  makePair: (
+    options: { readonly version?: string; readonly latency?: KafkaClusterOptions["latency"] } = {}
+  ): Effect.Effect<ClusterPair, KafkaClusterError, Scope.Scope> =>
     Effect.gen(function* () {
       // resolve once up front so two concurrent starts never both run Maven
       const libs = yield* resolveKafkaLibs(options.version)
       const version = libs.version
+      const latency = options.latency === undefined ? {} : { latency: options.latency }
       return yield* Effect.all(
-        { primary: makeKafkaCluster({ name: "primary", version }), backup: makeKafkaCluster({ name: "backup", version }) },
+        { primary: makeKafkaCluster({ name: "primary", version, ...latency }), backup: makeKafkaCluster({ name: "backup", version, ...latency }) },
         { concurrency: 2 }
       )
     })

@@ -1,3 +1,4 @@
 export * from "./Certificates.js"
 export * from "./KafkaCluster.js"
 export * from "./KafkaJars.js"
+export * from "./LatencyProxy.js"
