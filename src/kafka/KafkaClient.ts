@@ -165,6 +165,12 @@ export interface ConsumerOptions {
   /** how many partitions' batches may be handled at the same time */
   readonly partitionsConsumedConcurrently: number
   readonly maxBytesPerPartition?: number
+  /**
+   * Decoded (decompressed) bytes one round of fetches may bring: fetch sizes, which count bytes as
+   * fetched, then follow the compression ratio seen so far (see FetchSizing.ts). Without it,
+   * fetch sizes are fixed whatever the ratio.
+   */
+  readonly fetchBudgetBytes?: number
   readonly maxWaitTimeMs?: number
   readonly readCommitted?: boolean
   /**
@@ -177,6 +183,20 @@ export interface ConsumerOptions {
   readonly startAt?: ReadonlyArray<TopicPartitionOffset>
   /** partitions not to fetch at all */
   readonly paused?: ReadonlyArray<{ readonly topic: string; readonly partition: number }>
+  /**
+   * Runs before the consumer rejoins its group while it owns partitions, and the rejoin waits
+   * for it: no other member of the group can be given them before it returns (while it runs, the
+   * consumer keeps its session). The place to finish and commit what was fetched.
+   */
+  readonly onRevoking?: (owned: ReadonlyArray<AssignedPartitions>) => Effect.Effect<void>
+  /** Runs once each (re)join gave the consumer its partitions (possibly none). */
+  readonly onAssigned?: (assigned: ReadonlyArray<AssignedPartitions>, generation: number) => Effect.Effect<void>
+}
+
+/** A consumer's partitions of one topic in its group. */
+export interface AssignedPartitions {
+  readonly topic: string
+  readonly partitions: ReadonlyArray<number>
 }
 
 /** What a consumer does with a partition whose fetch position is out of range. */
@@ -204,6 +224,35 @@ export interface KafkaConsumer {
   ) => Effect.Effect<void, KafkaError>
 }
 
+/** What a join round of a membership group decided for this member. */
+export interface Membership {
+  readonly memberId: string
+  readonly generation: number
+  /** the group's leader chose this member for the group's single-instance work */
+  readonly chosen: boolean
+}
+
+/**
+ * A member of a group of Kafka's classic membership protocol that owns no partitions (its own
+ * protocol type): the group's leader chooses one member, and every member hears whether it is
+ * the one. Used to run a flow's once-per-flow duties on exactly one process.
+ */
+export interface GroupMember {
+  /** Joins (again) and waits for the round to complete. */
+  readonly join: Effect.Effect<Membership, KafkaError>
+  /** "ok": still a member of that generation; "rejoin": the group is rebalancing or forgot this member. */
+  readonly heartbeat: (membership: Membership) => Effect.Effect<"ok" | "rejoin", KafkaError>
+  /** Leaves the group at once (the others rebalance without waiting for the session to expire). */
+  readonly leave: Effect.Effect<void>
+}
+
+export interface GroupMemberOptions {
+  readonly groupId: string
+  readonly protocolType: string
+  readonly sessionTimeoutMs: number
+  readonly rebalanceTimeoutMs: number
+}
+
 export class KafkaClient extends Context.Tag("effect-mm2/KafkaClient")<KafkaClient, {
   readonly admin: (connection: ConnectionSettings) => Effect.Effect<KafkaAdmin, KafkaError, Scope.Scope>
   readonly producer: (
@@ -214,4 +263,8 @@ export class KafkaClient extends Context.Tag("effect-mm2/KafkaClient")<KafkaClie
     connection: ConnectionSettings,
     options: ConsumerOptions
   ) => Effect.Effect<KafkaConsumer, KafkaError, Scope.Scope>
+  readonly groupMember: (
+    connection: ConnectionSettings,
+    options: GroupMemberOptions
+  ) => Effect.Effect<GroupMember, KafkaError, Scope.Scope>
 }>() {}

@@ -9,6 +9,7 @@ import {
   type AclOperation,
   type ConfigSource,
   type ConsumerOptions,
+  type GroupMemberOptions,
   KafkaClient,
   type KafkaConsumer,
   type KafkaProducer,
@@ -16,12 +17,26 @@ import {
   type TopicAcl
 } from "./KafkaClient.js"
 import { KafkaError, type KafkaErrorReason } from "./KafkaError.js"
-import type { FetchedBatch, KafkaRecord, PartitionWrite } from "./KafkaRecord.js"
+import * as FetchSizing from "./FetchSizing.js"
+import { decodedBytes, type FetchedBatch, type KafkaRecord, type PartitionWrite } from "./KafkaRecord.js"
 import { bounded } from "../supervision/Bounded.js"
-import { loadKafkaJs, onOffsetOutOfRange, type OutOfRangeDecision, kafkaErrorName, PRE_GROUPED } from "./internal/kafkajs.js"
+import {
+  fetchedBytesOf,
+  kafkaErrorName,
+  loadKafkaJs,
+  onFetch,
+  onOffsetOutOfRange,
+  onRebalance,
+  type OutOfRangeDecision,
+  PRE_GROUPED
+} from "./internal/kafkajs.js"
 import { METADATA_TOPIC_IDS_MIN_VERSION, topicIdsRequest } from "./internal/metadataRequest.js"
 import { makeKafkaJsGroups } from "./KafkaJsGroups.js"
+import { makeGroupMember } from "./KafkaJsMembership.js"
 import { incrementalAlterTopicConfigs } from "./internal/configRequests.js"
+
+/** kafkajs's default max.partition.fetch.bytes (1 MiB, Kafka's too). */
+const DEFAULT_MAX_PARTITION_FETCH_BYTES = 1_048_576
 
 const errorName = (e: unknown): string => (e instanceof Error ? e.name : "")
 const errorType = (e: unknown): string =>
@@ -508,6 +523,20 @@ const make = Effect.gen(function*() {
         // called by kafkajs's fetch loop (only then, so runPromise below exists by then)
         onOffsetOutOfRange(kafka, (p) => runPromise(Effect.map(onOutOfRange(p), toDecision)))
       }
+      const { onRevoking, onAssigned } = o
+      if (onRevoking !== undefined || onAssigned !== undefined) {
+        // called by kafkajs's (re)joins, which only happen once the consumer runs
+        onRebalance(kafka, {
+          revoking: (owned) => (onRevoking === undefined ? Promise.resolve() : runPromise(onRevoking(owned))),
+          assigned: (assigned, generation) => (onAssigned === undefined ? Promise.resolve() : runPromise(onAssigned(assigned, generation)))
+        })
+      }
+      // fetch sizes follow the compression ratio, so what a fetch decodes stays within the budget
+      const sizing = o.fetchBudgetBytes === undefined ? undefined : FetchSizing.make({
+        budgetBytes: o.fetchBudgetBytes,
+        maxPartitionBytes: o.maxBytesPerPartition ?? DEFAULT_MAX_PARTITION_FETCH_BYTES
+      })
+      if (sizing !== undefined) onFetch(kafka, (nodeId) => sizing.sizes(nodeId, Date.now()))
       const client = kafka.consumer({
         groupId: o.groupId,
         allowAutoTopicCreation: false,
@@ -545,12 +574,18 @@ const make = Effect.gen(function*() {
               const beat = setInterval(() => {
                 heartbeat().catch(() => undefined)
               }, 3_000)
+              const records = batch.messages as unknown as ReadonlyArray<KafkaRecord>
+              // measured once per batch, for the reader's budget and the ratio fetch sizes follow
+              const bytes = sizing === undefined ? undefined : decodedBytes(records)
+              const fetched = sizing === undefined ? undefined : fetchedBytesOf(batch)
+              if (bytes !== undefined && fetched !== undefined) sizing?.observe(fetched, bytes)
               try {
                 await runPromise(onBatch({
                   topic: batch.topic,
                   partition: batch.partition,
-                  records: batch.messages as unknown as ReadonlyArray<KafkaRecord>,
-                  highWatermark: batch.highWatermark
+                  records,
+                  highWatermark: batch.highWatermark,
+                  ...(bytes !== undefined ? { bytes } : {})
                 }))
               } finally {
                 clearInterval(beat)
@@ -575,7 +610,15 @@ const make = Effect.gen(function*() {
       } satisfies KafkaConsumer
     })
 
-  return KafkaClient.of({ admin, producer, consumer })
+  const groupMember = (c: ConnectionSettings, o: GroupMemberOptions) =>
+    Effect.gen(function*() {
+      const kafka = makeKafka(kafkajs, c, log)
+      const { member, close } = makeGroupMember(kafka, c.cluster, o, (operation) => toKafkaError(c.cluster, operation))
+      yield* Effect.addFinalizer(() => closeWithin("5 seconds", close))
+      return member
+    })
+
+  return KafkaClient.of({ admin, producer, consumer, groupMember })
 })
 
 /** The kafkajs-backed KafkaClient. */

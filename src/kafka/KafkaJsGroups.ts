@@ -84,6 +84,10 @@ export interface KafkaJsGroups {
    * that version of the API (fails as unsupported otherwise).
    */
   readonly sendToAnyBroker: <A>(request: RawRequest<A>) => Promise<A>
+  /** Sends one of our own requests to the coordinator of `groupId` (found again after `forget`). */
+  readonly sendToCoordinator: <A>(groupId: string, request: RawRequest<A>) => Promise<A>
+  /** The coordinator moved or is gone: the next request finds it again. */
+  readonly forgetCoordinator: () => void
   /** protocol requests sent by these operations so far */
   readonly requests: () => number
   readonly disconnect: () => Promise<void>
@@ -94,8 +98,20 @@ export const makeKafkaJsGroups = (kafka: K.Kafka): KafkaJsGroups => {
   const { NETWORK_REQUEST } = privateKafkaJsRequire("network/instrumentationEvents.js") as { NETWORK_REQUEST: string }
   let sent = 0
   let cluster: Promise<Cluster> | undefined
+  let coordinator: Promise<Broker> | undefined
+  let closed = false
+  // operations running: one interrupted by its caller may still connect a broker after a
+  // disconnect, so disconnecting waits for them and closes again
+  const running = new Set<Promise<unknown>>()
+  const tracked = <Args extends ReadonlyArray<unknown>, A>(f: (...args: Args) => Promise<A>) => (...args: Args): Promise<A> => {
+    const p = f(...args)
+    running.add(p)
+    const done = () => running.delete(p)
+    p.then(done, done)
+    return p
+  }
   const connected = (): Promise<Cluster> =>
-    cluster ??= (async () => {
+    closed ? Promise.reject(new Error("disconnected")) : cluster ??= (async () => {
       const emitter = new EmitterClass()
       emitter.addListener(NETWORK_REQUEST, () => {
         sent++
@@ -137,7 +153,7 @@ export const makeKafkaJsGroups = (kafka: K.Kafka): KafkaJsGroups => {
     return byNode
   }
 
-  return {
+  const operations: Omit<KafkaJsGroups, "forgetCoordinator" | "requests" | "disconnect"> = {
     fetchOffsetsOfGroups: async (groups, fallback) => {
       const result = new Map<string, ReadonlyArray<CommittedOffset>>()
       const failed: Array<{ group: string; detail: string }> = []
@@ -235,12 +251,40 @@ export const makeKafkaJsGroups = (kafka: K.Kafka): KafkaJsGroups => {
       return broker.connectionPool.send(raw)
     },
 
+    sendToCoordinator: async <A>(groupId: string, raw: RawRequest<A>) => {
+      const c = await connected()
+      coordinator ??= c.findGroupCoordinator({ groupId }).catch((e: unknown) => {
+        coordinator = undefined
+        throw e
+      })
+      return (await coordinator).connectionPool.send(raw)
+    }
+  }
+
+  return {
+    fetchOffsetsOfGroups: tracked(operations.fetchOffsetsOfGroups),
+    describeGroups: tracked(operations.describeGroups),
+    commit: tracked(operations.commit),
+    sendToAnyBroker: tracked(operations.sendToAnyBroker),
+    sendToCoordinator: tracked(operations.sendToCoordinator),
+
+    forgetCoordinator: () => {
+      coordinator = undefined
+    },
+
     requests: () => sent,
 
     disconnect: async () => {
-      const c = cluster
+      closed = true
+      const c = await cluster?.catch(() => undefined)
       cluster = undefined
-      if (c !== undefined) await (await c.catch(() => undefined))?.disconnect()
+      if (c === undefined) return
+      await c.disconnect()
+      // their requests fail on the closed connections; a broker one of them connected since goes too
+      if (running.size > 0) {
+        await Promise.allSettled([...running])
+        await c.disconnect()
+      }
     }
   }
 }

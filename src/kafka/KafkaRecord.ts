@@ -24,6 +24,21 @@ export interface FetchedBatch {
   readonly records: ReadonlyArray<KafkaRecord>
   /** log-end offset of the partition when the batch was fetched */
   readonly highWatermark: string
+  /** `decodedBytes(records)`, when the client measured it already */
+  readonly bytes?: number
+}
+
+/** JavaScript objects per fetched record besides its bytes (the record, its Buffer views, offset and timestamp strings). */
+export const RECORD_OVERHEAD = 320
+
+/** Bytes fetched records hold in memory, decoded (decompressed): keys, values, headers and RECORD_OVERHEAD each. */
+export const decodedBytes = (records: ReadonlyArray<KafkaRecord>): number => {
+  let n = records.length * RECORD_OVERHEAD
+  for (const r of records) {
+    n += (r.key?.length ?? 0) + (r.value?.length ?? 0)
+    for (const h of r.headers) n += h.key.length + (h.value?.length ?? 0)
+  }
+  return n
 }
 
 /** Records to append to one partition, in order. Only key, value, headers and timestamp are written. */

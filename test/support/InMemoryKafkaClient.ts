@@ -14,7 +14,14 @@
  */
 import { Context, Deferred, Effect, Either, Exit, Fiber, Layer, Option, Ref, Scope } from "effect"
 import type { ConnectionSettings } from "../../src/kafka/ClientSettings.js"
-import { type ConsumerOptions, KafkaClient, type KafkaConsumer, type KafkaProducer } from "../../src/kafka/KafkaClient.js"
+import {
+  type ConsumerOptions,
+  type GroupMember,
+  type GroupMemberOptions,
+  KafkaClient,
+  type KafkaConsumer,
+  type KafkaProducer
+} from "../../src/kafka/KafkaClient.js"
 import { KafkaError } from "../../src/kafka/KafkaError.js"
 import type {
   FetchedBatch,
@@ -383,6 +390,13 @@ export class InMemoryKafka extends Context.Tag("test/InMemoryKafka")<InMemoryKaf
       records: (cluster, topic) => Effect.map(read(cluster), (c) => c.topics.get(topic) ?? []),
       committed: (cluster, groupId) => Effect.map(read(cluster), (c) => [...(c.groups.get(groupId)?.values() ?? [])])
     })
-    return Context.make(InMemoryKafka, handle).pipe(Context.add(KafkaClient, KafkaClient.of({ admin, producer, consumer })))
+    // one process in memory: every member is the only one, so always the chosen one
+    const groupMember = (_conn: ConnectionSettings, _options: GroupMemberOptions) =>
+      Effect.succeed({
+        join: Effect.succeed({ memberId: "in-memory", generation: 1, chosen: true }),
+        heartbeat: () => Effect.succeed("ok" as const),
+        leave: Effect.void
+      } satisfies GroupMember)
+    return Context.make(InMemoryKafka, handle).pipe(Context.add(KafkaClient, KafkaClient.of({ admin, producer, consumer, groupMember })))
   }))
 }

@@ -16,6 +16,8 @@ export interface RawRequest<A> {
     readonly apiName: string
     readonly encode: () => Promise<{ readonly buf: Buffer; readonly buffer: Buffer }>
   }
+  /** instead of the connection's own (a JoinGroup waits for the whole rebalance) */
+  readonly requestTimeout?: number
   readonly response: {
     readonly decode: (raw: Buffer) => Promise<A>
     readonly parse: (a: A) => Promise<A>
@@ -59,6 +61,12 @@ export class Writer {
 
   compactNullableString(s: string | null): this {
     return s === null ? this.uvarint(0) : this.compactString(s)
+  }
+
+  compactBytes(b: Buffer): this {
+    this.uvarint(b.length + 1)
+    this.parts.push(b)
+    return this
   }
 
   compactArray<T>(items: ReadonlyArray<T> | null, each: (w: this, item: T) => void): this {
@@ -127,6 +135,14 @@ export class Reader {
 
   compactString(): string {
     return this.compactNullableString() ?? ""
+  }
+
+  compactBytes(): Buffer {
+    const n = this.uvarint()
+    if (n === 0) return Buffer.alloc(0)
+    const b = this.b.subarray(this.offset, this.offset + n - 1)
+    this.offset += n - 1
+    return b
   }
 
   compactArray<T>(each: (r: this) => T): Array<T> {

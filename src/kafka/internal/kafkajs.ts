@@ -1,7 +1,7 @@
 /**
  * The single place that loads kafkajs. It loads a PRIVATE instance of kafkajs (its own module
  * cache, see PrivateRequire.ts), installs three small replacements into that cache *before*
- * kafkajs itself is loaded, wraps one method of its consumer group, checks that all of it took
+ * kafkajs itself is loaded, wraps two methods of its consumer group, checks that all of it took
  * effect, and registers the snappy/lz4/zstd codecs. Node's `require.cache` is never touched:
  * another kafkajs in the same process (a host application's, loaded before or after us) stays
  * stock, and ours is patched in either order.
@@ -21,6 +21,10 @@
  *   instead (seek, pause or try again), so records that retention or deleteRecords removed before
  *   they were replicated are named, not skipped in silence. Other consumers keep kafkajs's reset.
  *   This one wraps a method of our private ConsumerGroup class: only the error path changes.
+ * - rebalances: kafkajs has no rebalance listener, so a member that loses partitions cannot
+ *   finish (write, acknowledge, commit) what it fetched before another member starts on them.
+ *   A consumer made through `onRebalance` is told before it rejoins and after it is assigned
+ *   (a wrapper around the consumer group's joinAndSync, which every (re)join goes through).
  */
 import { Data } from "effect"
 import { createRequire } from "node:module"
@@ -235,6 +239,85 @@ export const onOffsetOutOfRange = (kafka: KafkaJsTypes.Kafka, handler: OutOfRang
   }
 }
 
+// --- rebalances ------------------------------------------------------------------------------
+
+/** Where a kafkajs Cluster made through `onRebalance` keeps its consumer's listener. */
+const REBALANCE_LISTENER: unique symbol = Symbol.for("effect-mm2/onRebalance")
+
+export interface AssignedTopic {
+  readonly topic: string
+  readonly partitions: ReadonlyArray<number>
+}
+
+/**
+ * Hears of a consumer's group membership around each (re)join, as Java's ConsumerRebalanceListener:
+ * `revoking` runs BEFORE the member sends its JoinGroup (so before any other member can be given
+ * these partitions: the group's new generation only forms once every member rejoined), while the
+ * member still owns `owned`; `assigned` runs once the new assignment is known.
+ */
+export interface RebalanceListener {
+  readonly revoking: (owned: ReadonlyArray<AssignedTopic>) => Promise<void>
+  readonly assigned: (assigned: ReadonlyArray<AssignedTopic>, generationId: number) => Promise<void>
+}
+
+interface JoiningGroup {
+  readonly cluster: { readonly [REBALANCE_LISTENER]?: RebalanceListener }
+  readonly generationId: number
+  assigned(): ReadonlyArray<AssignedTopic>
+  heartbeat(args: { interval: number }): Promise<void>
+}
+
+type JoinAndSync = ((this: JoiningGroup) => Promise<void>) & { [PATCHED]?: true }
+
+/** How often a member whose listener is still releasing its partitions heartbeats (it keeps its session). */
+const REVOKING_HEARTBEAT_MS = 1_000
+
+const patchJoinAndSync = (kafkajs: PrivateRequire) => {
+  const proto = (kafkajs.require(src("consumer/consumerGroup.js")) as { prototype: { joinAndSync: JoinAndSync } }).prototype
+  const stock = proto.joinAndSync
+  const joinAndSync: JoinAndSync = async function(this: JoiningGroup) {
+    const listener = this.cluster[REBALANCE_LISTENER]
+    if (listener === undefined) return stock.call(this)
+    const owned = this.assigned()
+    if (owned.length > 0) {
+      // kafkajs heartbeats only from its fetch loop, which waits for us: without these the
+      // coordinator would expire the session of a member that is still releasing its partitions
+      const beat = setInterval(() => {
+        this.heartbeat({ interval: 0 }).catch(() => undefined)
+      }, REVOKING_HEARTBEAT_MS)
+      try {
+        await listener.revoking(owned)
+      } catch {
+        // the listener reports its own failures; the member rejoins either way
+      } finally {
+        clearInterval(beat)
+      }
+    }
+    await stock.call(this)
+    await listener.assigned(this.assigned(), this.generationId).catch(() => undefined)
+  }
+  joinAndSync[PATCHED] = true
+  proto.joinAndSync = joinAndSync
+}
+
+/**
+ * Makes every consumer `kafka` creates from now on (our private kafkajs) tell `listener` about
+ * its rebalances. Create one Kafka instance per consumer.
+ */
+export const onRebalance = (kafka: KafkaJsTypes.Kafka, listener: RebalanceListener): void => {
+  const holder = kafka as unknown as Record<symbol, unknown>
+  const symbol = Object.getOwnPropertySymbols(kafka).find((s) => s.description === "private:Kafka:createCluster")
+  const create = symbol === undefined ? undefined : holder[symbol]
+  if (symbol === undefined || typeof create !== "function") {
+    throw new KafkaJsPatchError({ message: "kafkajs changed: no private:Kafka:createCluster on its Kafka instance" })
+  }
+  holder[symbol] = (options: unknown) => {
+    const cluster = (create as (o: unknown) => Record<symbol, unknown>)(options)
+    cluster[REBALANCE_LISTENER] = listener
+    return cluster
+  }
+}
+
 let instance: PrivateRequire | undefined
 
 /**
@@ -251,6 +334,7 @@ const patchedInstance = (): PrivateRequire => {
   }
   patchRecordDecoder(kafkajs, Long)
   patchGroupMessagesPerPartition(kafkajs)
+  patchDecodeMessages(kafkajs)
   kafkajs.install(src("protocol/requests/produce/v3/request.js"), makeProduceRequest({
     apiKey: 0,
     Encoder,
@@ -260,6 +344,8 @@ const patchedInstance = (): PrivateRequire => {
   }))
   // after the installs: loading the consumer group loads much of kafkajs, patched files included
   patchOffsetOutOfRange(kafkajs)
+  patchJoinAndSync(kafkajs)
+  patchFetch(kafkajs)
   instance = kafkajs
   return kafkajs
 }
@@ -349,6 +435,10 @@ const selfCheck = async (kafkajs: PrivateRequire): Promise<void> => {
   if (consumerGroup.prototype.recoverFromOffsetOutOfRange[PATCHED] !== true) {
     throw patchError("out-of-range positions are reset silently", "recoverFromOffsetOutOfRange is kafkajs's own")
   }
+  if ((consumerGroup.prototype as unknown as { joinAndSync: JoinAndSync }).joinAndSync[PATCHED] !== true) {
+    throw patchError("rebalances are not announced before a rejoin", "joinAndSync is kafkajs's own")
+  }
+  await checkFetchPatches(kafkajs, recordSetOf(request))
 }
 
 let loaded: Promise<typeof KafkaJsTypes> | undefined
@@ -369,4 +459,136 @@ export const loadKafkaJs = (): Promise<typeof KafkaJsTypes> => {
 export const kafkaErrorName = (code: number): string => {
   const errors = privateKafkaJsRequire("protocol/error.js") as { createErrorFromCode: (code: number) => { type?: string } }
   return errors.createErrorFromCode(code).type ?? `error code ${code}`
+}
+
+// --- fetch sizes (memory bounded by decoded bytes) --------------------------------------------
+
+/**
+ * On the record list of one partition of a Fetch response (kafkajs keeps it as a batch's
+ * `rawMessages`): the size of its record set as fetched, i.e. compressed. With the decoded size
+ * it gives the compression ratio, which fetch sizes (compressed bytes) must follow.
+ */
+export const FETCHED_BYTES: unique symbol = Symbol.for("effect-mm2/fetchedBytes")
+
+/** The size as fetched of a kafkajs batch's partition (undefined when not known). */
+export const fetchedBytesOf = (batch: unknown): number | undefined => {
+  const raw = typeof batch === "object" && batch !== null && "rawMessages" in batch ? batch.rawMessages : undefined
+  const n = typeof raw === "object" && raw !== null ? (raw as { [FETCHED_BYTES]?: unknown })[FETCHED_BYTES] : undefined
+  return typeof n === "number" ? n : undefined
+}
+
+interface FetchDecoder {
+  readInt32(): number
+  canReadBytes(n: number): boolean
+  readBytes(n: number): Buffer
+}
+
+/** Bytes before the magic byte in every message format (offset, length, then 4 bytes that vary), and a v2 batch's fixed header size. */
+const MAGIC_OFFSET = 16
+const RECORD_BATCH_HEADER = 49
+const RECORD_BATCH_MAGIC = 2
+
+/**
+ * The record set of one partition of a Fetch response (v4+), decoded as kafkajs does (record
+ * batches, or the legacy message set; a partial batch at the end, cut by the fetch size, is not
+ * an error), with its size as fetched under FETCHED_BYTES.
+ */
+const patchDecodeMessages = (kafkajs: PrivateRequire) => {
+  const Decoder = kafkajs.require(src("protocol/decoder.js")) as new (b: Buffer) => FetchDecoder
+  const decodeBatch = kafkajs.require(src("protocol/recordBatch/v0/decoder.js")) as (d: FetchDecoder) => Promise<{ records: ReadonlyArray<unknown> }>
+  const decodeMessageSet = kafkajs.require(src("protocol/messageSet/decoder.js")) as (d: FetchDecoder, size: number) => Promise<Array<unknown>>
+  const decodeMessages = async (decoder: FetchDecoder): Promise<Array<unknown>> => {
+    const size = decoder.readInt32()
+    if (size <= 0 || !decoder.canReadBytes(size)) return []
+    const buffer = decoder.readBytes(size)
+    const messages = new Decoder(buffer)
+    let records: Array<unknown>
+    if (buffer.length > MAGIC_OFFSET && buffer.readInt8(MAGIC_OFFSET) === RECORD_BATCH_MAGIC) {
+      records = []
+      while (messages.canReadBytes(RECORD_BATCH_HEADER)) {
+        let batch: { records: ReadonlyArray<unknown> }
+        try {
+          batch = await decodeBatch(messages)
+        } catch (e) {
+          if (e instanceof Error && e.name === "KafkaJSPartialMessageError") break
+          throw e
+        }
+        // a loop, not push(...records): a batch can hold more records than a call has arguments
+        for (const r of batch.records) records.push(r)
+      }
+    } else {
+      records = await decodeMessageSet(messages, size)
+    }
+    return Object.assign(records, { [FETCHED_BYTES]: size })
+  }
+  kafkajs.install(src("protocol/requests/fetch/v4/decodeMessages.js"), decodeMessages)
+}
+
+/** Fetch sizes (compressed bytes) for the next fetch from one broker. */
+export interface FetchSizes {
+  readonly maxBytes: number
+  readonly maxBytesPerPartition: number
+}
+
+/** Where a kafkajs Cluster made through `onFetch` keeps its consumer's sizing. */
+const FETCH_SIZES: unique symbol = Symbol.for("effect-mm2/fetchSizes")
+
+interface FetchingGroup {
+  readonly cluster: { readonly [FETCH_SIZES]?: (nodeId: number) => FetchSizes }
+  maxBytes: number
+  maxBytesPerPartition: number
+}
+
+type Fetch = ((this: FetchingGroup, nodeId: number) => Promise<unknown>) & { [PATCHED]?: true }
+
+/** Before each fetch, the consumer group's fetch sizes (fields kafkajs reads for every request) come from the consumer's sizing. */
+const patchFetch = (kafkajs: PrivateRequire) => {
+  const proto = (kafkajs.require(src("consumer/consumerGroup.js")) as { prototype: { fetch: Fetch } }).prototype
+  const stock = proto.fetch
+  const fetch: Fetch = function(this: FetchingGroup, nodeId) {
+    const sizes = this.cluster[FETCH_SIZES]
+    if (sizes !== undefined) {
+      const s = sizes(nodeId)
+      this.maxBytes = s.maxBytes
+      this.maxBytesPerPartition = s.maxBytesPerPartition
+    }
+    return stock.call(this, nodeId)
+  }
+  fetch[PATCHED] = true
+  proto.fetch = fetch
+}
+
+/**
+ * Makes every consumer `kafka` creates from now on (our private kafkajs) take its fetch sizes
+ * from `sizes` before each fetch from a broker. Create one Kafka instance per consumer.
+ */
+export const onFetch = (kafka: KafkaJsTypes.Kafka, sizes: (nodeId: number) => FetchSizes): void => {
+  const holder = kafka as unknown as Record<symbol, unknown>
+  const symbol = Object.getOwnPropertySymbols(kafka).find((s) => s.description === "private:Kafka:createCluster")
+  const create = symbol === undefined ? undefined : holder[symbol]
+  if (symbol === undefined || typeof create !== "function") {
+    throw new KafkaJsPatchError({ message: "kafkajs changed: no private:Kafka:createCluster on its Kafka instance" })
+  }
+  holder[symbol] = (options: unknown) => {
+    const cluster = (create as (o: unknown) => Record<symbol, unknown>)(options)
+    cluster[FETCH_SIZES] = sizes
+    return cluster
+  }
+}
+
+/** The self-check of the two patches above: a record set through the Fetch decoding, and the wrapped fetch. */
+const checkFetchPatches = async (kafkajs: PrivateRequire, recordSet: Buffer): Promise<void> => {
+  const Decoder = kafkajs.require(src("protocol/decoder.js")) as new (b: Buffer) => FetchDecoder
+  const decodeMessages = kafkajs.require(src("protocol/requests/fetch/v4/decodeMessages.js")) as (d: FetchDecoder) => Promise<Array<unknown>>
+  const framed = Buffer.alloc(4 + recordSet.length)
+  framed.writeInt32BE(recordSet.length, 0)
+  recordSet.copy(framed, 4)
+  const records = await decodeMessages(new Decoder(framed))
+  if (records.length !== 1 || fetchedBytesOf({ rawMessages: records }) !== recordSet.length) {
+    throw patchError("fetched record sets do not carry their size", `got ${records.length} records, size ${String(fetchedBytesOf({ rawMessages: records }))}`)
+  }
+  const consumerGroup = kafkajs.require(src("consumer/consumerGroup.js")) as { prototype: { fetch: Fetch } }
+  if (consumerGroup.prototype.fetch[PATCHED] !== true) {
+    throw patchError("fetch sizes do not follow the consumer's memory budget", "fetch is kafkajs's own")
+  }
 }
