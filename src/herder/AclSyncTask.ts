@@ -29,6 +29,7 @@ const refusedBy = (cluster: string, needs: string) => (e: KafkaError): KafkaErro
 export const AclSyncTask: HerderTask = {
   name: "topic-acls",
   kind: "metadata",
+  once: true,
   enabled: (h) => h.replicationEnabled && h.settings.syncTopicAclsEnabled && h.settings.syncTopicAclsIntervalSeconds >= 0,
   label: (h) => `ACL sync of ${h.settings.name}`,
   run: (h, healthy) =>

@@ -41,6 +41,7 @@ const checkpointKey = (group: string, topic: string, partition: number): string 
 export const CheckpointTask: HerderTask = {
   name: "checkpoints",
   kind: "metadata",
+  once: true,
   enabled: (h: HerderSettings) =>
     h.replicationEnabled && h.settings.emitCheckpointsEnabled && h.settings.emitCheckpointsIntervalSeconds >= 0,
   label: (h) => `checkpoints of ${h.settings.name}`,

@@ -45,6 +45,7 @@ const writable = (state: string): boolean => state === "Empty" || state === "Dea
 export const GroupOffsetSyncTask: HerderTask = {
   name: "group-offsets",
   kind: "metadata",
+  once: true,
   enabled: (h) =>
     h.replicationEnabled && h.settings.emitCheckpointsEnabled && h.settings.syncGroupOffsetsEnabled &&
     h.settings.syncGroupOffsetsIntervalSeconds >= 0,

@@ -16,6 +16,7 @@ import { createInternalTopic } from "./InternalTopics.js"
 export const HeartbeatTask: HerderTask = {
   name: "heartbeats",
   kind: "metadata",
+  once: true,
   enabled: (h) => h.heartbeatsEnabled && h.settings.emitHeartbeatsEnabled && h.settings.emitHeartbeatsIntervalSeconds >= 0,
   label: (h) => `heartbeats of ${h.settings.name}`,
   run: (h, healthy) =>

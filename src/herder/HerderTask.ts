@@ -24,6 +24,11 @@ export interface HerderTask {
   readonly enabled: (herder: HerderSettings) => boolean
   /** how logs name the task of this herder, e.g. `flow a->b` */
   readonly label: (herder: HerderSettings) => string
+  /**
+   * Runs on one process only when several share the flow: the one the flow's election chose
+   * (Leadership.ts); the others stand by and take over when it stops or dies.
+   */
+  readonly once?: boolean
   /** see TaskSpec.startupDeadline */
   readonly startupDeadline?: (herder: HerderSettings) => { readonly millis: number; readonly key: string }
   /** runs until interrupted (or fails); `healthy` reports that it works */

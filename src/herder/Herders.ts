@@ -13,6 +13,7 @@ import { TaskNotes } from "../supervision/TaskNotes.js"
 import { TaskRegistry } from "../supervision/TaskRegistry.js"
 import * as TaskMetrics from "../telemetry/TaskMetrics.js"
 import { type HerderTask, isRetriable } from "./HerderTask.js"
+import { Leadership, whileLeading } from "./Leadership.js"
 import { TASKS } from "./Tasks.js"
 
 /** A replication task that stopped for good on a fatal error (the others may still run). */
@@ -125,6 +126,8 @@ export const runHerders = (
     for (const h of herders) {
       // one log per herder, shared by its tasks and outliving restarts of any of them
       const log = yield* ReplicationLog.make
+      // one election per herder, shared by its tasks (see Leadership.ts)
+      const leadership = yield* Leadership.make
       for (const task of enabled(h)) {
         const deadline = task.startupDeadline?.(h)
         const spec: TaskSpec = {
@@ -138,7 +141,16 @@ export const runHerders = (
         const started = yield* firstHealthy(spec)
         yield* supervise(
           spec,
-          (healthy) => task.run(h, Effect.zipRight(healthy, started)).pipe(Effect.provideService(ReplicationLog, log), Effect.provideService(TaskNotes, notes)),
+          (healthy) => {
+            const ready = Effect.zipRight(healthy, started)
+            // a once-per-flow duty standing by is healthy: it runs where it should, elsewhere
+            const run = task.once === true ? whileLeading(task.run(h, ready), ready) : task.run(h, ready)
+            return run.pipe(
+              Effect.provideService(ReplicationLog, log),
+              Effect.provideService(TaskNotes, notes),
+              Effect.provideService(Leadership, leadership)
+            )
+          },
           isRetriable
         ).pipe(
           Effect.flatMap(stopped(h, task)),

@@ -5,12 +5,13 @@ import { AclSyncTask } from "./AclSyncTask.js"
 import { CheckpointTask } from "./CheckpointTask.js"
 import { GroupOffsetSyncTask } from "./GroupOffsetSyncTask.js"
 import { HeartbeatTask } from "./HeartbeatTask.js"
+import { leaderElectionTask } from "./LeaderElectionTask.js"
 import type { HerderTask } from "./HerderTask.js"
 import { OffsetSyncTask } from "./OffsetSyncTask.js"
 import { ReplicationTask } from "./ReplicationTask.js"
 import { TopicConfigSyncTask } from "./TopicConfigSyncTask.js"
 
-export const TASKS: ReadonlyArray<HerderTask> = [
+const DUTIES: ReadonlyArray<HerderTask> = [
   ReplicationTask,
   HeartbeatTask,
   OffsetSyncTask,
@@ -19,3 +20,6 @@ export const TASKS: ReadonlyArray<HerderTask> = [
   TopicConfigSyncTask,
   AclSyncTask
 ]
+
+/** The election first: the once-per-flow duties wait for it. */
+export const TASKS: ReadonlyArray<HerderTask> = [leaderElectionTask(DUTIES), ...DUTIES]

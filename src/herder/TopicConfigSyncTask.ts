@@ -19,6 +19,7 @@ import { everyInterval } from "./Periodic.js"
 export const TopicConfigSyncTask: HerderTask = {
   name: "topic-configs",
   kind: "metadata",
+  once: true,
   enabled: (h) => h.replicationEnabled && h.settings.syncTopicConfigsEnabled && h.settings.syncTopicConfigsIntervalSeconds >= 0,
   label: (h) => `topic config sync of ${h.settings.name}`,
   run: (h, healthy) =>
