@@ -90,7 +90,11 @@ export const ConnectorSettings = Schema.Struct({
   topicFilterClass: builtinClass("topic.filter.class", `${MIRROR}.DefaultTopicFilter`),
   groupFilterClass: builtinClass("group.filter.class", `${MIRROR}.DefaultGroupFilter`),
   configPropertyFilterClass: builtinClass("config.property.filter.class", `${MIRROR}.DefaultConfigPropertyFilter`),
-  forwardingAdminClass: builtinClass("forwarding.admin.class", "org.apache.kafka.clients.admin.ForwardingAdmin")
+  forwardingAdminClass: builtinClass("forwarding.admin.class", "org.apache.kafka.clients.admin.ForwardingAdmin"),
+  // effect-mm2's own: also write progress into Java MM2's Connect offsets topic (see README, migration)
+  connectOffsetsEmitEnabled: setting("effect-mm2.connect.offsets.emit.enabled", JavaBoolean, false),
+  // effect-mm2's own: decompressed bytes of fetched records a flow holds (see README, memory)
+  replicationBufferBytes: setting("effect-mm2.replication.buffer.bytes", javaInteger("long", atLeast(1_048_576)), 33_554_432)
 })
 export type ConnectorSettings = typeof ConnectorSettings.Type
 

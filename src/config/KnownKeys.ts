@@ -138,11 +138,21 @@ export const CONNECT_CONNECTOR_KEYS: ReadonlyArray<string> = [
 ]
 
 /**
+ * effect-mm2's own flow keys (Java MM2 ignores them): global or per flow, like connector keys.
+ * `effect-mm2.connect.offsets.emit.enabled`: also write our positions into Java MM2's Connect
+ * offsets topic (see src/flow/ConnectOffsets.ts). `effect-mm2.replication.buffer.bytes`: the
+ * memory budget of fetched records per flow (see src/flow/ByteBudget.ts).
+ */
+export const OWN_CONNECTOR_KEYS: ReadonlyArray<string> = ["effect-mm2.connect.offsets.emit.enabled", "effect-mm2.replication.buffer.bytes"]
+
+/**
  * Union of the three connector ConfigDefs: the only top-level keys copied into connector
- * configs (spec §1.6 step 1). Includes the client security keys, which the base def defines.
+ * configs (spec §1.6 step 1). Includes the client security keys, which the base def defines,
+ * and effect-mm2's own flow keys.
  */
 export const CONNECTOR_KEYS: ReadonlySet<string> = new Set([
   ...MM2_CONNECTOR_KEYS,
+  ...OWN_CONNECTOR_KEYS,
   ...CONNECT_CONNECTOR_KEYS,
   "security.protocol",
   ...ssl,

@@ -24,6 +24,9 @@ import { TargetWriter } from "./TargetWriter.js"
 const fingerprint = (topics: ReadonlyArray<ReplicatedTopic>): string =>
   topics.map((t) => `${t.source}:${t.partitions}:${t.topicId ?? ""}`).join(",")
 
+/** How soon a process waiting for remote topics another one creates looks again. */
+const WAITING_REFRESH = Duration.seconds(2)
+
 /** Moves batches from the reader to the target, forever: whatever is waiting, in one go. */
 const pipeline = Effect.gen(function*() {
   const reader = yield* SourceReader
@@ -44,10 +47,12 @@ const readUntilTopicsChange = (current: ReadonlyArray<ReplicatedTopic>) =>
     const topics = yield* RemoteTopics
     const { refreshTopicsEnabled, refreshTopicsIntervalSeconds } = ctx.settings
     const interval = Duration.seconds(Math.max(refreshTopicsIntervalSeconds, 0.1))
+    // topics another process has still to create come as soon as they are there
+    const nextRefresh = Effect.map(topics.waiting, (waiting) => (waiting ? Duration.min(interval, WAITING_REFRESH) : interval))
     const changed = refreshTopicsEnabled && refreshTopicsIntervalSeconds >= 0
       ? topics.sync.pipe(
         retryTransient(`refreshing topics of ${ctx.name}`),
-        Effect.delay(interval),
+        (sync) => Effect.flatMap(nextRefresh, (d) => Effect.delay(sync, d)),
         Effect.tap((next) => Effect.logDebug(`${ctx.name}: topics ${fingerprint(next)} (reading ${fingerprint(current)})`)),
         Effect.repeat({ until: (next) => fingerprint(next) !== fingerprint(current) })
       )

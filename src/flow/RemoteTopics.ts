@@ -10,6 +10,7 @@ import { KafkaClient } from "../kafka/KafkaClient.js"
 import { isReplicationFactorRefused, KafkaError } from "../kafka/KafkaError.js"
 import { shouldReplicateTopic } from "../policy/TopicSelection.js"
 import { FlowContext } from "./FlowContext.js"
+import { awaitDecided, isLeading } from "../herder/Leadership.js"
 import { creationConfigs } from "./TopicConfigs.js"
 
 export interface ReplicatedTopic {
@@ -21,8 +22,14 @@ export interface ReplicatedTopic {
 }
 
 export class RemoteTopics extends Context.Tag("effect-mm2/RemoteTopics")<RemoteTopics, {
-  /** discovers, creates and grows; returns the source topics to replicate, sorted by name */
+  /**
+   * Discovers, creates and grows; returns the source topics to replicate, sorted by name. Only
+   * the process that runs the flow's once-per-flow duties creates and grows (Leadership.ts); the
+   * others leave out topics whose remote topic is not there yet, or smaller than its source.
+   */
   readonly sync: Effect.Effect<ReadonlyArray<ReplicatedTopic>, KafkaError>
+  /** the last sync left topics out, waiting for another process to create or grow them */
+  readonly waiting: Effect.Effect<boolean>
 }>() {
   static readonly make = Effect.gen(function*() {
     const ctx = yield* FlowContext
@@ -34,6 +41,7 @@ export class RemoteTopics extends Context.Tag("effect-mm2/RemoteTopics")<RemoteT
     const refused = new Set<string>()
     // the source topics of the previous refresh: one that is gone was deleted, and is reported once
     let previous: ReadonlyArray<ReplicatedTopic> = []
+    let waitingFor = 0
 
     const sync = Effect.gen(function*() {
       const listed = yield* sourceAdmin.listTopics
@@ -57,6 +65,9 @@ export class RemoteTopics extends Context.Tag("effect-mm2/RemoteTopics")<RemoteT
         }))
         .sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0))
 
+      yield* awaitDecided
+      if (!(yield* isLeading)) return yield* followerView(wanted, targetNames)
+      waitingFor = 0
       const missing = wanted.filter((t) => !targetNames.has(t.remote))
       // a remote topic starts with its source's configs (spec 7.5); the config sync task keeps them in line
       const sourceConfigs = yield* sourceAdmin.describeTopicConfigs(missing.map((t) => t.source))
@@ -113,7 +124,26 @@ export class RemoteTopics extends Context.Tag("effect-mm2/RemoteTopics")<RemoteT
       Effect.withSpan("mm2.refreshTopics", { root: true, attributes: { flow: ctx.name } })
     )
 
-    return { sync }
+    /** What a process that does not hold the duties replicates: the topics the holder has put in place. */
+    const followerView = (wanted: ReadonlyArray<ReplicatedTopic>, targetNames: ReadonlySet<string>) =>
+      Effect.gen(function*() {
+        const existing = wanted.filter((t) => targetNames.has(t.remote))
+        const remoteCounts = new Map((yield* targetAdmin.describeTopics(existing.map((t) => t.remote))).map((d) => [d.name, d.partitions]))
+        const ready = existing.filter((t) => (remoteCounts.get(t.remote) ?? 0) >= t.partitions)
+        const waiting = wanted.length - ready.length
+        if (waiting !== waitingFor) {
+          yield* Effect.logInfo(
+            waiting === 0
+              ? `${ctx.name}: every remote topic is in place`
+              : `${ctx.name}: waiting for the process that runs the flow's duties to create or grow ${waiting} remote topics`
+          )
+        }
+        waitingFor = waiting
+        previous = wanted
+        return ready
+      })
+
+    return { sync, waiting: Effect.sync(() => waitingFor > 0) }
   })
 
   static readonly layer = Layer.scoped(RemoteTopics, RemoteTopics.make)

@@ -4,9 +4,11 @@
  *
  * Progress lives in a consumer group on the source cluster (`effect-mm2.<source>-><target>`):
  * the offset after a batch is committed only once the target acknowledged that batch (its
- * `ack`), so a crash or kill at any point re-reads, never skips (at-least-once). At most
- * QUEUE_CAPACITY batches wait for the writer; while they do, the consumer's batch handler waits,
- * which pauses fetching (backpressure all the way to the broker).
+ * `ack`), so a crash or kill at any point re-reads, never skips (at-least-once). Batches handed
+ * to the writer and not yet acknowledged hold at most half of `effect-mm2.replication.buffer.bytes`
+ * (decoded bytes, see ByteBudget.ts) and QUEUE_CAPACITY batches wait for it; while a batch waits
+ * for room, the consumer's batch handler waits, which pauses fetching (backpressure all the way
+ * to the broker). The other half bounds what one round of fetches decodes.
  *
  * Each committed position carries, in its commit metadata, the id of the topic it is a position
  * in (and is recorded on the target too, see `markOnTarget`). A position that left its
@@ -17,6 +19,7 @@
  * whenever the broker answers a fetch with "out of range". None of this runs per record.
  */
 import {
+  Chunk,
   Clock,
   Context,
   Deferred,
@@ -34,7 +37,7 @@ import {
   SubscriptionRef
 } from "effect"
 import type { ConnectionSettings } from "../kafka/ClientSettings.js"
-import { type KafkaAdmin, KafkaClient, type OutOfRangeAction } from "../kafka/KafkaClient.js"
+import { type AssignedPartitions, type KafkaAdmin, KafkaClient, type OutOfRangeAction } from "../kafka/KafkaClient.js"
 import { KafkaError } from "../kafka/KafkaError.js"
 import { type FetchedBatch, topicPartitionKey, type TopicPartitionOffset } from "../kafka/KafkaRecord.js"
 import { bounded } from "../supervision/Bounded.js"
@@ -43,10 +46,12 @@ import { TaskNotes } from "../supervision/TaskNotes.js"
 import * as EndOffsets from "../telemetry/EndOffsets.js"
 import { forSourcePartition, gapEvents, lostRecords, stoppedPartitions } from "../telemetry/Metrics.js"
 import * as Progress from "../telemetry/Progress.js"
+import * as ConnectOffsets from "./ConnectOffsets.js"
+import * as ByteBudget from "./ByteBudget.js"
 import { FlowContext } from "./FlowContext.js"
 import { type GapPlan, planGap, progressMetadata, topicIdOf } from "./SourceGaps.js"
 
-/** Fetched-but-unwritten batches held per flow; each is at most ~1 MiB (the fetch size per partition). */
+/** Batches waiting for the writer (also the most one write takes); their bytes are bounded by the flow's ByteBudget. */
 export const QUEUE_CAPACITY = 16
 
 /** How long a stopping session waits for the writer to finish what was already fetched. */
@@ -59,7 +64,18 @@ const FINAL_COMMIT_TIMEOUT = Duration.seconds(5)
 export interface SourceBatch {
   readonly batch: FetchedBatch
   readonly ack: Effect.Effect<void>
+  /** the reader's ownership epoch it was fetched in: a batch of an earlier one is not written (see `revoking`) */
+  readonly epoch: number
+  /** bytes of the flow's ByteBudget it holds until acknowledged (or dropped) */
+  readonly held: number
 }
+
+/**
+ * How long a member that is losing its partitions in a rebalance waits for the writer to finish
+ * what it was handed: well within the consumer's session and rebalance timeouts, so the member
+ * rejoins in time. Whatever is left then is not written by this member (re-read by the next owner).
+ */
+const REVOKE_DRAIN_TIMEOUT = Duration.seconds(8)
 
 /** How long recording topic ids on the target may take (it is tried again with the next commit). */
 const MARK_TIMEOUT = Duration.seconds(10)
@@ -105,6 +121,9 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
     const ctx = yield* FlowContext
     const kafka = yield* KafkaClient
     const queue = yield* Effect.acquireRelease(Queue.bounded<SourceBatch>(QUEUE_CAPACITY), Queue.shutdown)
+    // half of the flow's memory budget for batches handed over, the other half for one round of fetches
+    const bufferBytes = ctx.settings.replicationBufferBytes
+    const budget = ByteBudget.make(bufferBytes / 2)
     // handed to the writer and not yet acknowledged
     const inFlight = yield* SubscriptionRef.make(0)
     const flowKey = { name: ctx.name, source: ctx.settings.source, target: ctx.settings.target }
@@ -119,6 +138,10 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
     // Per partition, how often its position was reset (empty until one is): a batch fetched
     // before a reset must not move the position of its partition afterwards.
     const generations = new Map<string, number>()
+    // Ownership epoch: moves on each time the consumer gives up its partitions in a rebalance.
+    // Batches of an earlier epoch are neither written nor acknowledged: their partitions may
+    // belong to another member now, which reads them again from the committed position.
+    let epoch = 0
     // positions that left their log, as decided (outlives sessions: a partition stopped per
     // auto.offset.reset = none stays stopped, and is reported once)
     const gaps = new Map<string, GapDecision>()
@@ -127,7 +150,7 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
     const generationOf = (topic: string, partition: number): number =>
       generations.size === 0 ? 0 : generations.get(topicPartitionKey(topic, partition)) ?? 0
 
-    const ackOf = (b: FetchedBatch, generation: number, metadata: string | null): Effect.Effect<void> => {
+    const ackOf = (b: FetchedBatch, generation: number, metadata: string | null, batchEpoch: number, held: number): Effect.Effect<void> => {
       const last = b.records[b.records.length - 1]
       const next = last === undefined
         ? undefined
@@ -136,13 +159,15 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
         next === undefined ? Effect.void : Ref.update(pending, (m) => {
           // fetched before its partition's position was reset: its offset no longer counts
           if (generations.size !== 0 && generation !== generationOf(b.topic, b.partition)) return m
+          // fetched while the partition was ours, acknowledged after we gave it up: not ours to commit
+          if (batchEpoch !== epoch) return m
           const key = topicPartitionKey(b.topic, b.partition)
           const prev = m.get(key)
           // the largest acknowledged offset is safe to commit: writes are in order per partition
           if (prev === undefined || BigInt(prev.offset) < BigInt(next.offset)) m.set(key, next)
           return m
         }),
-        moveInFlight(-1)
+        Effect.zipRight(budget.release(held), moveInFlight(-1))
       )
     }
 
@@ -190,6 +215,14 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
     })
 
     const batches = Stream.fromQueue(queue, { maxChunkSize: QUEUE_CAPACITY }).pipe(
+      // fenced: batches of partitions given up in a rebalance are dropped here, once per chunk
+      Stream.mapChunksEffect((chunk) => {
+        if (Chunk.every(chunk, (b) => b.epoch === epoch)) return Effect.succeed(chunk)
+        const live = Chunk.filter(chunk, (b) => b.epoch === epoch)
+        let dropped = 0
+        for (const b of chunk) if (b.epoch !== epoch) dropped += b.held
+        return Effect.as(Effect.zipRight(budget.release(dropped), moveInFlight(live.length - chunk.length)), live)
+      }),
       Stream.ensuring(Deferred.succeed(writerGone, undefined))
     )
 
@@ -258,6 +291,10 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
         }
       })
 
+    // Java MirrorMaker 2's positions (read where a partition has no progress of ours) and, if
+    // asked for, ours written back in its format (see ConnectOffsets.ts)
+    const javaMm2 = yield* ConnectOffsets.forFlow(ctx, targetAdmin)
+
     /**
      * Before a session reads: the topic ids now, and what to do with every partition whose
      * position belongs to a topic that was deleted and recreated since (its topic id differs).
@@ -297,6 +334,8 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
         const startAt: Array<TopicPartitionOffset> = []
         const paused: Array<{ topic: string; partition: number }> = []
         const missing: Array<string> = []
+        // partitions without progress of ours: Java MM2's position, if it has one, else auto.offset.reset
+        const unstarted: Array<{ readonly topic: string; readonly partition: number }> = []
         const toRecord: Array<PendingOffset> = []
         const logs = new Map<string, ReadonlyMap<number, { low: string; high: string }>>()
         for (const c of committed) {
@@ -314,7 +353,7 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
             if (progress === undefined) {
               // no progress: auto.offset.reset decides (a recorded position of this very topic means
               // its progress was deleted or expired, not that the topic changed)
-              missing.push(`${c.topic}-${c.partition}`)
+              unstarted.push({ topic: c.topic, partition: c.partition })
             } else if (now !== undefined) {
               // progress from before topic ids were kept, or set by hand: it belongs to the topic as it is now
               if (was === undefined && !acknowledged.has(key)) {
@@ -342,6 +381,22 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
             startAt.push({ topic: c.topic, partition: c.partition, offset: plan.resumeAt.toString() })
             yield* resetTo(c.topic, c.partition, plan.resumeAt, progressMetadata(now))
           }
+        }
+        if (unstarted.length > 0) {
+          const java = yield* javaMm2.javaPositions
+          let resumed = 0
+          for (const u of unstarted) {
+            const last = java.get(topicPartitionKey(u.topic, u.partition))
+            if (last === undefined || last < 0n) {
+              missing.push(`${u.topic}-${u.partition}`)
+              continue
+            }
+            // Java stores the last offset it replicated; committed at once like every startAt position
+            startAt.push({ topic: u.topic, partition: u.partition, offset: (last + 1n).toString() })
+            yield* resetTo(u.topic, u.partition, last + 1n, progressMetadata(ids.get(u.topic)))
+            resumed++
+          }
+          yield* javaMm2.resumed(resumed)
         }
         if (reset === "none" && missing.length > 0) {
           return yield* new KafkaError({
@@ -416,10 +471,14 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
           partitionsConsumedConcurrently: 8,
           readCommitted: settings.readCommitted,
           ...(settings.maxPartitionFetchBytes !== undefined ? { maxBytesPerPartition: settings.maxPartitionFetchBytes } : {}),
+          // what one round of fetches decodes: the other half of the budget
+          fetchBudgetBytes: bufferBytes / 2,
           maxWaitTimeMs: Math.max(10, Math.min(ctx.settings.consumerPollTimeoutMs, 5_000)),
           onOffsetOutOfRange: outOfRange(ids, recreated),
           startAt,
-          paused
+          paused,
+          onRevoking: () => revoke,
+          onAssigned: (assigned, generation) => assign(assigned, generation)
         })
 
         // Offsets taken for a commit that fails or is interrupted go back, unless newer ones
@@ -439,6 +498,8 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
               const exit = yield* Effect.exit(restore(send([...offsets.values()])))
               if (Exit.isSuccess(exit)) {
                 yield* restore(markOnTarget(offsets.values(), sessionTopics))
+                // Java MM2 resumes where we stopped (`effect-mm2.connect.offsets.emit.enabled`)
+                yield* restore(javaMm2.emit([...offsets.values()]))
                 return true
               }
               yield* putBack(pending, offsets)
@@ -453,6 +514,54 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
         const commit = commitWith(consumer.commit)
 
         let stopping = false
+        // between giving partitions up in a rebalance and being assigned again
+        let revoking = false
+        // completed when batches waiting for room in the queue must give up (a revocation)
+        let fence = yield* Deferred.make<void>()
+
+        /**
+         * The consumer is about to rejoin its group, and the partitions it owns may go to another
+         * member. Before the rejoin (which waits for this), so before any new owner can start:
+         * hand nothing more over, let the writer finish what it has, commit, and move the epoch
+         * on, so that whatever is still unwritten (the drain timed out) is dropped, not written.
+         * With all members doing so, no two processes ever write one partition at the same time,
+         * and a rebalance re-reads nothing.
+         */
+        const revoke = Effect.gen(function*() {
+          if (stopping) return
+          revoking = true
+          yield* Deferred.succeed(fence, undefined)
+          const inFlightNow = yield* SubscriptionRef.get(inFlight)
+          const drained = yield* bounded(awaitDrained, REVOKE_DRAIN_TIMEOUT)
+          epoch++
+          if (Option.isNone(drained)) {
+            yield* Effect.logWarning(
+              `${ctx.name}: rebalance: the writer did not finish ${yield* SubscriptionRef.get(inFlight)} batches within ` +
+                `${Duration.format(REVOKE_DRAIN_TIMEOUT)}; they are dropped here and read again by their partitions' next owner`
+            )
+          }
+          const committed = Option.getOrElse(yield* bounded(commit, FINAL_COMMIT_TIMEOUT), () => false)
+          if (!committed) yield* Effect.logWarning(`${ctx.name}: rebalance: progress not committed; acknowledged records will be re-read by their next owner`)
+          yield* Effect.logDebug(`${ctx.name}: rebalance: partitions released (${inFlightNow} batches were in flight)`)
+        })
+
+        /** The group's new assignment: positions of partitions now owned elsewhere are no longer ours to commit. */
+        const assign = (assigned: ReadonlyArray<AssignedPartitions>, generation: number) =>
+          Effect.gen(function*() {
+            const owned = new Set(assigned.flatMap((a) => a.partitions.map((p) => topicPartitionKey(a.topic, p))))
+            yield* Ref.update(pending, (m) => {
+              for (const [k, v] of m) if (sessionTopics.has(v.topic) && !owned.has(k)) m.delete(k)
+              return m
+            })
+            fence = yield* Deferred.make<void>()
+            revoking = false
+            const names = assigned.flatMap((a) => a.partitions.map((p) => `${a.topic}-${p}`))
+            const shown = names.slice(0, 20).join(", ")
+            yield* Effect.logInfo(
+              `${ctx.name}: this process replicates ${names.length} source partitions (group generation ${generation})` +
+                (names.length > 0 ? `: ${shown}${names.length > 20 ? `, ... (${names.length - 20} more)` : ""}` : "")
+            )
+          })
         // batches still waiting for room in the queue give up when the session stops: never
         // handed over, they are not acknowledged and the next session reads them again
         const stopped = yield* Deferred.make<void>()
@@ -504,20 +613,30 @@ export class SourceReader extends Context.Tag("effect-mm2/SourceReader")<SourceR
               BigInt(batch.highWatermark),
               now
             ))
-        yield* consumer.start((batch) =>
-          stopping
-            ? Effect.void // never handed over: not acknowledged, so re-read by the next session
-            : Effect.zipRight(
-              Effect.zipRight(Effect.zipRight(streak.healthy, observe(batch)), moveInFlight(1)),
-              Queue.offer(queue, {
+        yield* consumer.start((batch) => {
+          // never handed over (stopping, or giving partitions up): not acknowledged, so re-read
+          if (stopping || revoking) return Effect.void
+          const batchEpoch = epoch
+          // room in the byte budget, then in the queue; bytes taken go back if the batch is never
+          // handed over (the gap between the two waits cannot be interrupted)
+          const handOver = Effect.uninterruptibleMask((restore) =>
+            Effect.flatMap(restore(budget.acquire(ByteBudget.batchBytes(batch))), (held) =>
+              restore(Queue.offer(queue, {
                 batch,
-                ack: ackOf(batch, generationOf(batch.topic, batch.partition), metadataOf.get(batch.topic) ?? null)
-              }).pipe(
-                Effect.onInterrupt(() => moveInFlight(-1)),
-                Effect.raceFirst(Deferred.await(stopped))
-              )
+                ack: ackOf(batch, generationOf(batch.topic, batch.partition), metadataOf.get(batch.topic) ?? null, batchEpoch, held),
+                epoch: batchEpoch,
+                held
+              })).pipe(Effect.onInterrupt(() => budget.release(held))))
+          )
+          return Effect.zipRight(
+            Effect.zipRight(Effect.zipRight(streak.healthy, observe(batch)), moveInFlight(1)),
+            handOver.pipe(
+              Effect.onInterrupt(() => moveInFlight(-1)),
+              Effect.raceFirst(Deferred.await(stopped)),
+              Effect.raceFirst(Deferred.await(fence))
             )
-        )
+          )
+        })
         // a flow may replicate thousands of topics: name the first ones, count the rest
         const shown = topics.slice(0, 20).join(", ")
         yield* Effect.logInfo(`${ctx.name} replicating ${topics.length} topics: ${shown}${topics.length > 20 ? `, ... (${topics.length - 20} more)` : ""}`)
