@@ -4,7 +4,8 @@
  * Errors are printed once, one readable line each, never as a stack trace, and exit with code 1.
  * Logs go through our logger (Logging.ts) in the format and at the level of the command line.
  */
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { ValidationError } from "@effect/cli"
 import { Cause, Console, Effect, Logger, Runtime } from "effect"
 import { ConfigError } from "../config/ConfigError.js"

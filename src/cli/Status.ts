@@ -5,7 +5,7 @@
  */
 import { Command, Options } from "@effect/cli"
 import { Console, Data, Duration, Effect, Option } from "effect"
-import { DEFAULT_HOST, type HttpSettings } from "../http/HttpServer.js"
+import { DEFAULT_HOST, type HttpSettings } from "../http/HttpSettings.js"
 import type { HerderReport, StatusReport } from "../http/StatusReport.js"
 
 /** The properties-file keys of the HTTP server (effect-mm2's own; MM2 has none). */

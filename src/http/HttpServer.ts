@@ -9,19 +9,16 @@
  *   GET /status    JSON StatusReport (see StatusReport.ts)
  */
 import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Clock, Effect, Layer } from "effect"
 import { createServer } from "node:http"
 import * as Progress from "../telemetry/Progress.js"
 import * as Prometheus from "../telemetry/Prometheus.js"
 import * as StatusReport from "./StatusReport.js"
 
-export const DEFAULT_HOST = "127.0.0.1"
+import type { HttpSettings } from "./HttpSettings.js"
 
-export interface HttpSettings {
-  readonly port: number
-  readonly host: string
-}
+export { DEFAULT_HOST, type HttpSettings } from "./HttpSettings.js"
 
 const json = (body: unknown, status = 200) =>
   HttpServerResponse.text(`${JSON.stringify(body, null, 2)}\n`, { status, contentType: "application/json" })
