@@ -222,10 +222,10 @@ const patchOffsetOutOfRange = (kafkajs: PrivateRequire) => {
 }
 
 /**
- * Makes every consumer `kafka` creates from now on (our private kafkajs) ask `handler` about an
- * out-of-range position instead of resetting it. Create one Kafka instance per consumer.
+ * Every kafkajs Cluster `kafka` creates from now on carries `value` under `key`: how a consumer's
+ * patched kafkajs internals find what that consumer was given (one Kafka instance per consumer).
  */
-export const onOffsetOutOfRange = (kafka: KafkaJsTypes.Kafka, handler: OutOfRangeHandler): void => {
+const attachToClusters = (kafka: KafkaJsTypes.Kafka, key: symbol, value: unknown): void => {
   const holder = kafka as unknown as Record<symbol, unknown>
   const symbol = Object.getOwnPropertySymbols(kafka).find((s) => s.description === "private:Kafka:createCluster")
   const create = symbol === undefined ? undefined : holder[symbol]
@@ -234,9 +234,17 @@ export const onOffsetOutOfRange = (kafka: KafkaJsTypes.Kafka, handler: OutOfRang
   }
   holder[symbol] = (options: unknown) => {
     const cluster = (create as (o: unknown) => Record<symbol, unknown>)(options)
-    cluster[OUT_OF_RANGE_HANDLER] = handler
+    cluster[key] = value
     return cluster
   }
+}
+
+/**
+ * Makes every consumer `kafka` creates from now on (our private kafkajs) ask `handler` about an
+ * out-of-range position instead of resetting it. Create one Kafka instance per consumer.
+ */
+export const onOffsetOutOfRange = (kafka: KafkaJsTypes.Kafka, handler: OutOfRangeHandler): void => {
+  attachToClusters(kafka, OUT_OF_RANGE_HANDLER, handler)
 }
 
 // --- rebalances ------------------------------------------------------------------------------
@@ -305,17 +313,7 @@ const patchJoinAndSync = (kafkajs: PrivateRequire) => {
  * its rebalances. Create one Kafka instance per consumer.
  */
 export const onRebalance = (kafka: KafkaJsTypes.Kafka, listener: RebalanceListener): void => {
-  const holder = kafka as unknown as Record<symbol, unknown>
-  const symbol = Object.getOwnPropertySymbols(kafka).find((s) => s.description === "private:Kafka:createCluster")
-  const create = symbol === undefined ? undefined : holder[symbol]
-  if (symbol === undefined || typeof create !== "function") {
-    throw new KafkaJsPatchError({ message: "kafkajs changed: no private:Kafka:createCluster on its Kafka instance" })
-  }
-  holder[symbol] = (options: unknown) => {
-    const cluster = (create as (o: unknown) => Record<symbol, unknown>)(options)
-    cluster[REBALANCE_LISTENER] = listener
-    return cluster
-  }
+  attachToClusters(kafka, REBALANCE_LISTENER, listener)
 }
 
 let instance: PrivateRequire | undefined
@@ -563,17 +561,7 @@ const patchFetch = (kafkajs: PrivateRequire) => {
  * from `sizes` before each fetch from a broker. Create one Kafka instance per consumer.
  */
 export const onFetch = (kafka: KafkaJsTypes.Kafka, sizes: (nodeId: number) => FetchSizes): void => {
-  const holder = kafka as unknown as Record<symbol, unknown>
-  const symbol = Object.getOwnPropertySymbols(kafka).find((s) => s.description === "private:Kafka:createCluster")
-  const create = symbol === undefined ? undefined : holder[symbol]
-  if (symbol === undefined || typeof create !== "function") {
-    throw new KafkaJsPatchError({ message: "kafkajs changed: no private:Kafka:createCluster on its Kafka instance" })
-  }
-  holder[symbol] = (options: unknown) => {
-    const cluster = (create as (o: unknown) => Record<symbol, unknown>)(options)
-    cluster[FETCH_SIZES] = sizes
-    return cluster
-  }
+  attachToClusters(kafka, FETCH_SIZES, sizes)
 }
 
 /** The self-check of the two patches above: a record set through the Fetch decoding, and the wrapped fetch. */
