@@ -49,14 +49,17 @@ const readUntilTopicsChange = (current: ReadonlyArray<ReplicatedTopic>) =>
     const interval = Duration.seconds(Math.max(refreshTopicsIntervalSeconds, 0.1))
     // topics another process has still to create come as soon as they are there
     const nextRefresh = Effect.map(topics.waiting, (waiting) => (waiting ? Duration.min(interval, WAITING_REFRESH) : interval))
-    const changed = refreshTopicsEnabled && refreshTopicsIntervalSeconds >= 0
-      ? topics.sync.pipe(
-        retryTransient(`refreshing topics of ${ctx.name}`),
-        (sync) => Effect.flatMap(nextRefresh, (d) => Effect.delay(sync, d)),
-        Effect.tap((next) => Effect.logDebug(`${ctx.name}: topics ${fingerprint(next)} (reading ${fingerprint(current)})`)),
-        Effect.repeat({ until: (next) => fingerprint(next) !== fingerprint(current) })
-      )
-      : Effect.never
+    const refreshing = refreshTopicsEnabled && refreshTopicsIntervalSeconds >= 0
+    // without refreshes, a process still looks until the topics it started with are all in place
+    const changed = Effect.flatMap(topics.waiting, (waiting) =>
+      refreshing || waiting
+        ? topics.sync.pipe(
+          retryTransient(`refreshing topics of ${ctx.name}`),
+          (sync) => Effect.flatMap(nextRefresh, (d) => Effect.delay(sync, d)),
+          Effect.tap((next) => Effect.logDebug(`${ctx.name}: topics ${fingerprint(next)} (reading ${fingerprint(current)})`)),
+          Effect.repeat({ until: (next) => fingerprint(next) !== fingerprint(current) })
+        )
+        : Effect.never)
     const reading = current.length === 0
       ? Effect.never
       : reader.session(current.map((t) => t.source))

@@ -121,6 +121,8 @@ export class InMemoryKafka extends Context.Tag("test/InMemoryKafka")<InMemoryKaf
   readonly records: (cluster: string, topic: string) => Effect.Effect<ReadonlyArray<ReadonlyArray<KafkaRecord>>>
   /** the group's committed offsets, as consumers and admins committed them */
   readonly committed: (cluster: string, groupId: string) => Effect.Effect<ReadonlyArray<TopicPartitionOffset>>
+  /** whether group members of this process are chosen from their next join on (default true: the only process) */
+  readonly setChosen: (chosen: boolean) => Effect.Effect<void>
 }>() {
   /** The in-memory KafkaClient and this handle on the same clusters; each build starts empty. */
   static readonly layer: Layer.Layer<InMemoryKafka | KafkaClient> = Layer.effectContext(Effect.gen(function*() {
@@ -382,18 +384,20 @@ export class InMemoryKafka extends Context.Tag("test/InMemoryKafka")<InMemoryKaf
         } satisfies KafkaConsumer
       })
 
+    const chosen = yield* Ref.make(true)
     const handle = InMemoryKafka.of({
       faults,
       createTopic: (cluster, topic, partitions) => Effect.asVoid(Effect.orDie(change(cluster, createTopic(topic, partitions)))),
       append: (cluster, write) => Effect.asVoid(Effect.orDie(change(cluster, appendWrites(cluster, [write])))),
       topics: (cluster) => Effect.map(read(cluster), (c) => [...c.topics.keys()]),
       records: (cluster, topic) => Effect.map(read(cluster), (c) => c.topics.get(topic) ?? []),
-      committed: (cluster, groupId) => Effect.map(read(cluster), (c) => [...(c.groups.get(groupId)?.values() ?? [])])
+      committed: (cluster, groupId) => Effect.map(read(cluster), (c) => [...(c.groups.get(groupId)?.values() ?? [])]),
+      setChosen: (b) => Ref.set(chosen, b)
     })
-    // one process in memory: every member is the only one, so always the chosen one
+    // one process in memory: every member is the only one, so the chosen one unless a test says not
     const groupMember = (_conn: ConnectionSettings, _options: GroupMemberOptions) =>
       Effect.succeed({
-        join: Effect.succeed({ memberId: "in-memory", generation: 1, chosen: true }),
+        join: Effect.map(Ref.get(chosen), (c) => ({ memberId: "in-memory", generation: 1, chosen: c })),
         heartbeat: () => Effect.succeed("ok" as const),
         leave: Effect.void
       } satisfies GroupMember)
