@@ -67,6 +67,15 @@ export const createTopic = (
       replicationFactor: -1,
       configs: Object.entries(configs).map(([name, value]) => ({ name, value }))
     }])).pipe(
+      // created, but its leaders were not known within the client's own retries (a busy broker,
+      // seen as "This server does not host this topic-partition"): wait for the topic instead
+      Effect.catchIf((e) => e instanceof KafkaError && e.retriable, (e) =>
+        eventually(
+          `${name} on ${bs} with ${partitions} partitions after: ${e.message}`,
+          partitionCount(bs, name).pipe(Effect.orElseSucceed(() => undefined)),
+          (n) => n === partitions,
+          { timeout: "60 seconds", interval: "500 millis" }
+        ).pipe(Effect.as([name]))),
       Effect.flatMap((created) =>
         created.includes(name) ? Effect.void : Effect.fail(new Error(`createTopic: ${name} already exists on ${bs}`))
       )
