@@ -17,15 +17,10 @@
 import { Deferred, Effect, FiberId } from "effect"
 import { decodedBytes, type FetchedBatch } from "../kafka/KafkaRecord.js"
 
-/** `effect-mm2.replication.buffer.bytes` by default: 32 MiB per flow. */
-export const DEFAULT_BUFFER_BYTES = 32 * 1024 * 1024
-
 /** Bytes a fetched batch holds in memory, decoded (measured by the client when it could). */
 export const batchBytes = (batch: FetchedBatch): number => batch.bytes ?? decodedBytes(batch.records)
 
 export interface ByteBudget {
-  /** Bytes held now. */
-  readonly held: () => number
   /**
    * Waits (in arrival order: a large batch is not overtaken forever by small ones) until `bytes`
    * fit, holds them and returns what to give back on release (`bytes`, or the whole budget for a
@@ -86,5 +81,5 @@ export const make = (capacity: number): ByteBudget => {
       )
     })
 
-  return { held: () => total - free, acquire, release }
+  return { acquire, release }
 }

@@ -17,6 +17,7 @@ import type { ConnectionSettings } from "../kafka/ClientSettings.js"
 import { type KafkaAdmin, KafkaClient, type KafkaProducer } from "../kafka/KafkaClient.js"
 import { KafkaError } from "../kafka/KafkaError.js"
 import { topicPartitionKey } from "../kafka/KafkaRecord.js"
+import { privateKafkaJsRequire } from "../kafka/internal/kafkajs.js"
 import { type FlowContextShape, OWN_GROUP_PREFIX } from "./FlowContext.js"
 
 /** The connector name MM2's dedicated mode gives its source connector (the class's simple name). */
@@ -111,36 +112,12 @@ export const decode = (key: Buffer | null, value: Buffer | null, connector: stri
   return text.trim() === "null" ? Option.some({ ...base, offset: null }) : Option.none()
 }
 
-/** Kafka's `Utils.murmur2` (32-bit, seed 0x9747b28c), as a signed 32-bit integer. */
-export const murmur2 = (data: Uint8Array): number => {
-  const length = data.length
-  const m = 0x5bd1e995
-  const r = 24
-  let h = (0x9747b28c ^ length) | 0
-  const length4 = length >>> 2
-  for (let i = 0; i < length4; i++) {
-    const i4 = i * 4
-    let k = (data[i4]! & 0xff) | ((data[i4 + 1]! & 0xff) << 8) | ((data[i4 + 2]! & 0xff) << 16) | ((data[i4 + 3]! & 0xff) << 24)
-    k = Math.imul(k, m)
-    k ^= k >>> r
-    k = Math.imul(k, m)
-    h = Math.imul(h, m)
-    h ^= k
-  }
-  // the last 1-3 bytes (Java's switch falls through from 3 to 1)
-  const tail = length & ~3
-  const rest = length % 4
-  if (rest >= 3) h ^= (data[tail + 2]! & 0xff) << 16
-  if (rest >= 2) h ^= (data[tail + 1]! & 0xff) << 8
-  if (rest >= 1) {
-    h ^= data[tail]! & 0xff
-    h = Math.imul(h, m)
-  }
-  h ^= h >>> 13
-  h = Math.imul(h, m)
-  h ^= h >>> 15
-  return h | 0
-}
+/**
+ * Kafka's `Utils.murmur2` (32-bit, seed 0x9747b28c), as a signed 32-bit integer: kafkajs's own,
+ * the hash of its Java-compatible default partitioner.
+ */
+export const murmur2 = (data: Uint8Array): number =>
+  (privateKafkaJsRequire("producer/partitioners/default/murmur2.js") as (key: Buffer) => number)(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
 
 /** The partition the Java producer's default partitioner picks for a keyed record. */
 export const partitionFor = (key: Uint8Array, partitions: number): number => (murmur2(key) & 0x7fffffff) % partitions

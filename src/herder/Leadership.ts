@@ -78,7 +78,7 @@ export const awaitDecided: Effect.Effect<void> = Effect.flatMap(Leadership, (l) 
  * runs `standby` (once per change) while it does not. A duty only starts while the state says
  * leading, counted in `active`, so giving up can wait until every duty has stopped.
  */
-export const whileLeading = <A, E, R>(duty: Effect.Effect<A, E, R>, standby: Effect.Effect<void>): Effect.Effect<void, E, R | never> =>
+export const whileLeading = <A, E, R>(duty: Effect.Effect<A, E, R>, standby: Effect.Effect<void>): Effect.Effect<void, E, R> =>
   Effect.flatMap(Leadership, ({ state }) => {
     const hold = Effect.acquireUseRelease(
       SubscriptionRef.modify(state, (s): [boolean, LeadershipState] => (s.leading ? [true, { ...s, active: s.active + 1 }] : [false, s])),

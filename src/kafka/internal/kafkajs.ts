@@ -1,7 +1,7 @@
 /**
  * The single place that loads kafkajs. It loads a PRIVATE instance of kafkajs (its own module
- * cache, see PrivateRequire.ts), installs three small replacements into that cache *before*
- * kafkajs itself is loaded, wraps two methods of its consumer group, checks that all of it took
+ * cache, see PrivateRequire.ts), installs four small replacements into that cache *before*
+ * kafkajs itself is loaded, wraps three methods of its consumer group, checks that all of it took
  * effect, and registers the snappy/lz4/zstd codecs. Node's `require.cache` is never touched:
  * another kafkajs in the same process (a host application's, loaded before or after us) stays
  * stock, and ours is patched in either order.
@@ -25,6 +25,11 @@
  *   finish (write, acknowledge, commit) what it fetched before another member starts on them.
  *   A consumer made through `onRebalance` is told before it rejoins and after it is assigned
  *   (a wrapper around the consumer group's joinAndSync, which every (re)join goes through).
+ * - fetch sizes: kafkajs's are fixed and count compressed bytes, so a well compressed source
+ *   decodes to many times the memory they suggest. A consumer made through `onFetch` takes its
+ *   sizes from its own sizing before each fetch (a wrapper around the consumer group's fetch),
+ *   and each partition's fetched record set carries its size as fetched (a replacement of the
+ *   Fetch response's record-set decoder, a file kafkajs loads before it could be wrapped).
  */
 import { Data } from "effect"
 import { createRequire } from "node:module"
@@ -319,8 +324,9 @@ export const onRebalance = (kafka: KafkaJsTypes.Kafka, listener: RebalanceListen
 let instance: PrivateRequire | undefined
 
 /**
- * Our private kafkajs module graph with the three replacements installed (loaded before any of
- * kafkajs's own files that require them) and the consumer group's out-of-range path wrapped.
+ * Our private kafkajs module graph with the four replacements installed (loaded before any of
+ * kafkajs's own files that require them) and the consumer group's out-of-range path, joins and
+ * fetches wrapped.
  */
 const patchedInstance = (): PrivateRequire => {
   if (instance !== undefined) return instance
